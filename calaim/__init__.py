@@ -1,0 +1,1 @@
+"""CalAIM Care: the platform layer (layer 0)."""

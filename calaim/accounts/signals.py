@@ -1,0 +1,1 @@
+"""Account signal handlers (none yet beyond the role sync in apps.py)."""

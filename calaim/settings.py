@@ -1,0 +1,280 @@
+"""The one settings module, read from the environment (django-environ).
+
+Production values must be given explicitly: with DEBUG off, a missing SECRET_KEY,
+ALLOWED_HOSTS or DATABASE_URL stops start-up. With DEBUG on (a laptop, the demo,
+the tests) and no DATABASE_URL / REDIS_URL, an embedded PostgreSQL and Redis are
+started from pip packages under CALAIM_DATA_DIR (see calaim/embedded.py).
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+TESTING = env.bool("CALAIM_TESTING", default=False)
+DATA_DIR = Path(env.str("CALAIM_DATA_DIR", default=str(BASE_DIR / ".data")))
+
+
+def _required_in_production(name):
+    if name in env.ENVIRON:
+        return True
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            f"{name} must be set when DEBUG is off (production). "
+            "See .env.example; for a laptop use `make run`, which sets DEBUG=true."
+        )
+    return False
+
+
+if _required_in_production("SECRET_KEY"):
+    SECRET_KEY = env.str("SECRET_KEY")
+else:
+    SECRET_KEY = "insecure-development-key-never-used-in-production-0123456789abcdef"
+
+if _required_in_production("ALLOWED_HOSTS"):
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+else:
+    ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+
+if _required_in_production("DATABASE_URL"):
+    DATABASES = {"default": env.db_url("DATABASE_URL")}
+else:
+    from calaim import embedded
+
+    DATABASES = {"default": env.db_url_config(embedded.ensure_postgres(DATA_DIR))}
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("TEST", {})
+if "CALAIM_TEST_DATABASE" in env.ENVIRON:
+    # Lets several test runs share one server without sharing a test database.
+    DATABASES["default"]["TEST"]["NAME"] = env.str("CALAIM_TEST_DATABASE")
+
+if "REDIS_URL" in env.ENVIRON:
+    REDIS_URL = env.str("REDIS_URL")
+elif DEBUG:
+    from calaim import embedded
+
+    REDIS_URL = embedded.ensure_redis(DATA_DIR)
+else:
+    raise ImproperlyConfigured("REDIS_URL must be set when DEBUG is off.")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "oauth2_provider",
+    "guardian",
+    "django_htmx",
+    "axes",
+    # Layer 0: the platform.
+    "calaim.accounts",
+    "calaim.audit",
+    "calaim.web",
+    # Layers 1-4: the domain apps, each importing only from the layers below.
+    "members",
+    "community_supports",
+    "care_plans",
+    "referrals",
+    # Top: demo data, which may import every layer.
+    "demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "calaim.audit.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "calaim.audit.middleware.AuditMiddleware",
+    # Last, so that lockout answers before any view runs.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "calaim.urls"
+WSGI_APPLICATION = "calaim.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "calaim.web.context_processors.shell",
+            ],
+        },
+    },
+]
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Axes first: it refuses locked-out credentials before anything checks them.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation."
+        "UserAttributeSimilarityValidator"
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    # Tests create hundreds of users; the slow hash buys nothing there.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "America/Los_Angeles"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / ".staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Sessions and security -------------------------------------------------------
+# A session ends 15 minutes after the last request the user made (HIPAA automatic
+# logoff, 164.312(a)(2)(iii)); background polling does not count (calaim.web).
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+_secure = env.bool("SECURE_COOKIES", default=not DEBUG)
+SESSION_COOKIE_SECURE = _secure
+CSRF_COOKIE_SECURE = _secure
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+# Behind a TLS-terminating proxy (docker-compose, a load balancer).
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+
+# --- Account lockout (django-axes) -------------------------------------------------
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# --- django-guardian: explicit grants only ----------------------------------------
+ANONYMOUS_USER_NAME = None
+GUARDIAN_MONKEY_PATCH_USER = False
+
+# --- OAuth2 (client credentials for provider systems) ----------------------------
+OAUTH2_PROVIDER_APPLICATION_MODEL = "accounts.ApiClient"
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "members:read": "Read the members assigned to your organization",
+        "ecm:write": "Record outreach, assessments, care plans and encounters",
+        "referrals:write": "Receive, accept and close referrals",
+        "hl7:write": "Send HL7 v2 ADT messages",
+    },
+    "DEFAULT_SCOPES": [],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_TOKEN_SECONDS", default=3600),
+}
+
+# --- Celery -----------------------------------------------------------------------
+# kombu spells a unix-socket Redis URL differently from redis-py.
+CELERY_BROKER_URL = (
+    "redis+socket://" + REDIS_URL.removeprefix("unix://")
+    if REDIS_URL.startswith("unix://")
+    else REDIS_URL
+)
+CELERY_TASK_ALWAYS_EAGER = False
+
+# --- E-mail (never carries PHI: links only) -----------------------------------------
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@calaim.care")
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+
+# --- Audit ------------------------------------------------------------------------
+# HIPAA 164.316(b)(2)(i): keep six years.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=6 * 366)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+SILENCED_SYSTEM_CHECKS = [
+    # Lockout is per account on purpose: clinics share one public address, and
+    # locking an address after five failures would lock out a whole office.
+    "axes.W006",
+]
+
+# Whitenoise serves from the finders in development, from STATIC_ROOT in production.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG and not TESTING

@@ -1,0 +1,48 @@
+"""Who may see a member, as far as this app knows, and the member chokepoint."""
+
+from django.http import Http404
+from django.utils import timezone
+
+from calaim import access as registry
+from calaim.accounts import roles
+from calaim.audit.services import audit_record
+from members.models import Enrollment, Member, MemberGrant
+
+
+@registry.register_rule("plan_enrollment")
+def _members_of_my_plan(user):
+    """Plan admins and the plan's auditors see every member ever enrolled with it."""
+    if not user.has_role(roles.PLAN_ADMIN, roles.AUDITOR):
+        return None
+    if user.organization_id is None or not user.organization.is_plan:
+        return None
+    return Enrollment.objects.filter(plan_id=user.organization_id).values("member_id")
+
+
+@registry.register_rule("explicit_grant")
+def _granted_to_me(user):
+    """A covering care manager, a care-team colleague, or break-glass, until expiry."""
+    return MemberGrant.objects.filter(
+        user_id=user.pk, expires_at__gt=timezone.now()
+    ).values("content_object_id")
+
+
+def access_member(user, member_uuid, *, scope=registry.CHART, audit=True) -> Member:
+    """Fetch a member for `user`, or raise Http404 whether missing or not allowed.
+
+    Records a view of the member in the audit trail unless `audit` is False (a
+    caller that records a more specific action itself).
+    """
+    try:
+        member = registry.visible_members(user, scope=scope).get(uuid=member_uuid)
+    except (Member.DoesNotExist, ValueError, TypeError) as missing:
+        raise Http404("No such member.") from missing
+    if audit:
+        audit_record(
+            action="view",
+            object_type="member",
+            object_id=str(member.uuid),
+            member_ids=[member.pk],
+            actor=user,
+        )
+    return member

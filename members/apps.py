@@ -1,0 +1,29 @@
+from django.apps import AppConfig
+
+
+class MembersConfig(AppConfig):
+    name = "members"
+    verbose_name = "Members and enrollment"
+
+    def ready(self):
+        from calaim import access as registry
+        from calaim.accounts import roles
+        from members import access  # noqa: F401  (registers the access rules)
+        from members.models import Member
+
+        registry.register_member_model(Member)
+        viewers = (
+            roles.CARE_MANAGER,
+            roles.SUPERVISOR,
+            roles.PROVIDER_ADMIN,
+            roles.PLAN_ADMIN,
+            roles.CS_PROVIDER,
+            roles.AUDITOR,
+            roles.PROVIDER_API,
+        )
+        for role in viewers:
+            roles.grant(role, "members.view_member")
+        for role in (roles.SUPERVISOR, roles.PROVIDER_ADMIN, roles.PLAN_ADMIN):
+            roles.grant(role, "members.grant_member_access")
+        for role in (roles.CARE_MANAGER, roles.SUPERVISOR):
+            roles.grant(role, "members.break_glass")

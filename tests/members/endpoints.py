@@ -1,0 +1,1 @@
+"""Member pages and endpoints in the permission matrix (the members issue adds them)."""
