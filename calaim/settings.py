@@ -86,6 +86,9 @@ INSTALLED_APPS = [
     # Layer 0: the platform.
     "calaim.accounts",
     "calaim.audit",
+    "calaim.outbox",
+    "calaim.notifications",
+    "calaim.work",
     "calaim.web",
     # Layers 1-4: the domain apps, each importing only from the layers below.
     "members",

@@ -12,5 +12,9 @@ urlpatterns = [
     path("accounts/login/", web_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", include("calaim.audit.urls")),
+    path("api/", include("calaim.api.urls")),
+    path("notifications/", include("calaim.notifications.urls")),
+    path("tasks/", include("calaim.work.urls")),
+    path("members/", include("members.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -24,6 +24,10 @@ from tests.cast import ANONYMOUS, EVERYONE, MACHINES, PEOPLE, Cast
 # Modules whose import registers endpoints; add yours here.
 ENDPOINT_MODULES = [
     "tests.platform.endpoints",
+    "tests.platform.api_endpoints",
+    "tests.platform.notification_endpoints",
+    "tests.platform.work_endpoints",
+    "tests.platform.web_endpoints",
     "tests.members.endpoints",
 ]
 
