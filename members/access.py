@@ -1,5 +1,6 @@
 """Who may see a member, as far as this app knows, and the member chokepoint."""
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import timezone
 
@@ -35,7 +36,7 @@ def access_member(user, member_uuid, *, scope=registry.CHART, audit=True) -> Mem
     """
     try:
         member = registry.visible_members(user, scope=scope).get(uuid=member_uuid)
-    except (Member.DoesNotExist, ValueError, TypeError) as missing:
+    except (Member.DoesNotExist, ValidationError, ValueError, TypeError) as missing:
         raise Http404("No such member.") from missing
     if audit:
         audit_record(
