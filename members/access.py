@@ -35,9 +35,11 @@ def access_member(user, member_uuid, *, scope=registry.CHART, audit=True) -> Mem
     caller that records a more specific action itself).
     """
     try:
-        member = registry.visible_members(user, scope=scope).get(uuid=member_uuid)
+        member = Member.objects.get(uuid=member_uuid)
     except (Member.DoesNotExist, ValidationError, ValueError, TypeError) as missing:
         raise Http404("No such member.") from missing
+    if not registry.member_is_visible(user, member.pk, scope=scope):
+        raise Http404("No such member.")
     if audit:
         audit_record(
             action="view",

@@ -28,10 +28,10 @@ def audit_events_for(user, filters: AuditFilters) -> QuerySet[AuditEvent]:
     those touching members the auditor may see (a plan's privacy officer sees who,
     from any organization, opened the plan's members)."""
     visible_ids = registry.visible_member_ids(user)
-    events = AuditEvent.objects.filter(
-        Q(organization_id=user.organization_id)
-        | Q(member_ids__overlap=ArraySubquery(visible_ids))
-    )
+    mine = Q(organization_id=user.organization_id)
+    if not visible_ids.query.is_empty():
+        mine |= Q(member_ids__overlap=ArraySubquery(visible_ids))
+    events = AuditEvent.objects.filter(mine)
     if filters.member_cin:
         member = (
             registry.visible_members(user)
