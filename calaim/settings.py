@@ -76,9 +76,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from static/, no CDN
     "oauth2_provider",
     "guardian",
     "django_htmx",
@@ -108,6 +110,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle logoff: needs the user and the messages just above it.
+    "calaim.web.middleware.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "calaim.audit.middleware.AuditMiddleware",
@@ -233,6 +237,17 @@ OAUTH2_PROVIDER = {
     },
     "DEFAULT_SCOPES": [],
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_TOKEN_SECONDS", default=3600),
+    # RFC 9700 (OAuth 2.0 Security BCP): adopt every compliant behaviour now.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
 # --- Celery -----------------------------------------------------------------------
@@ -252,6 +267,17 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@calaim.care")
+# The SMTP server, as one URL: smtp+tls://user:password@smtp.example.org:587
+if "EMAIL_URL" in env.ENVIRON:
+    _email = env.email_url("EMAIL_URL")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"]
+    EMAIL_PORT = _email["EMAIL_PORT"]
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 # --- Audit ------------------------------------------------------------------------
@@ -281,3 +307,120 @@ SILENCED_SYSTEM_CHECKS = [
 # Whitenoise serves from the finders in development, from STATIC_ROOT in production.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG and not TESTING
+
+# --- Celery worker and beat, the outbox (calaim/celery.py, calaim.outbox) ----------
+# At-least-once delivery: a task is acknowledged after it ran, and a worker that dies
+# mid-task leaves its message to be delivered again; the outbox makes the effects
+# idempotent, so "again" never means "twice".
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis hands an unacknowledged message out again after this long; it must
+    # outlast the hard time limit. The outbox sweep redelivers much sooner.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+    "socket_connect_timeout": 3,
+}
+# A task running when the broker connection drops can no longer be acknowledged:
+# stop it (its transaction rolls back) and let the message be delivered again.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TIMEZONE = TIME_ZONE
+
+# The outbox sweep: how often, when a message counts as lost, how often to retry.
+OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=5)
+OUTBOX_REDELIVER_AFTER_SECONDS = env.float("OUTBOX_REDELIVER_AFTER_SECONDS", default=10)
+OUTBOX_SWEEP_BATCH = env.int("OUTBOX_SWEEP_BATCH", default=200)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=5)
+OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {
+        "task": "outbox.sweep",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        # A sweep nobody ran in time is replaced by the next one, not queued up.
+        "options": {"expires": OUTBOX_SWEEP_SECONDS},
+    },
+}
+
+# Where the file e-mail backend writes (EMAIL_BACKEND=...filebased.EmailBackend).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))
+
+# --- REST API (calaim/api) ----------------------------------------------------------
+OAUTH2_PROVIDER.update(
+    {
+        # A client gets only its allowed_scopes; client credentials only; tokens
+        # act as the client's service account (calaim/api/oauth.py).
+        "SCOPES_BACKEND_CLASS": "calaim.api.oauth.ApiClientScopes",
+        "OAUTH2_VALIDATOR_CLASS": "calaim.api.oauth.ApiClientValidator",
+    }
+)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The bearer scheme first: an anonymous call gets 401 with a
+        # WWW-Authenticate challenge, not 403.
+        "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
+        # The browser (Swagger UI, htmx); DRF enforces CSRF on it.
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["calaim.api.renderers.OrjsonRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "calaim.api.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["calaim.api.throttling.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        # Per OAuth2 client: a provider's sync pages through its whole caseload.
+        "machine": env.str("API_RATE_MACHINE", default="1200/min"),
+        "person": env.str("API_RATE_PERSON", default="300/min"),
+        "anonymous": env.str("API_RATE_ANONYMOUS", default="60/min"),
+    },
+    "EXCEPTION_HANDLER": "calaim.api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Throttle counts in Redis, shared by every worker process.
+CACHES = {
+    **globals().get(
+        "CACHES",
+        {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    ),
+    "api_throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "calaim",
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CalAIM Care API",
+    "DESCRIPTION": (
+        "For ECM and Community Supports provider systems and hospital feeds. "
+        "Get a token with OAuth2 client credentials at /o/token/. Errors are "
+        '{"errors": [{"field", "code", "message"}]}; lists are cursor-paginated '
+        "and accept updated_since."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "OAUTH2_FLOWS": ["clientCredentials"],
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl None: Swagger UI would otherwise call an outside validator.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+}

@@ -11,10 +11,17 @@ urlpatterns = [
     path("health/", web_views.health, name="health"),
     path("accounts/login/", web_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("session/keepalive/", web_views.session_keepalive, name="session_keepalive"),
     path("audit/", include("calaim.audit.urls")),
     path("api/", include("calaim.api.urls")),
+    path("api/v1/", include("members.api_urls")),
+    path("o/", include("calaim.api.oauth_urls")),
     path("notifications/", include("calaim.notifications.urls")),
     path("tasks/", include("calaim.work.urls")),
     path("members/", include("members.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ these answer in the API's error shape; elsewhere Django's pages.
+handler404 = "calaim.api.views.page_not_found"
+handler500 = "calaim.api.views.server_error"

@@ -27,3 +27,31 @@ class MembersConfig(AppConfig):
             roles.grant(role, "members.grant_member_access")
         for role in (roles.CARE_MANAGER, roles.SUPERVISOR):
             roles.grant(role, "members.break_glass")
+        # Plan administrators keep the roster: 834 imports, merges, populations.
+        roles.grant(
+            roles.PLAN_ADMIN,
+            "members.change_member",
+            "members.add_enrollmentfile",
+            "members.view_enrollmentfile",
+            "members.add_memberpopulation",
+            "members.add_otherprogramenrollment",
+        )
+
+        from calaim.web import panels
+        from members import views
+
+        panels.register_panel(
+            "enrollment",
+            title="Enrollment",
+            template="members/panels/enrollment.html",
+            order=10,
+            context=views.enrollment_panel,
+        )
+        panels.register_home_panel(
+            "plan_members",
+            title="Members of the plan",
+            template="members/panels/plan_members.html",
+            order=10,
+            roles=(roles.PLAN_ADMIN,),
+            context=views.plan_members_panel,
+        )

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from members import views
+
+urlpatterns = [
+    path("<uuid:member_uuid>/", views.member_chart, name="member_chart"),
+]

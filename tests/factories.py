@@ -10,7 +10,7 @@ from django.utils import timezone
 from calaim.accounts.models import County, Organization, User
 from calaim.validators import npi_check_digit
 from care_plans.models import Episode
-from members.models import Enrollment, Member
+from members.models import Enrollment, Member, MemberCin
 from referrals.models import Referral
 
 PASSWORD = "a-long-test-password-1"
@@ -58,11 +58,17 @@ class UserFactory(factory.django.DjangoModelFactory):
 class MemberFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Member
+        skip_postgeneration_save = True
 
     cin = factory.Sequence(lambda n: f"9{n:07d}A")
     first_name = factory.Sequence(lambda n: f"Synthetic{n}")
     last_name = "Testperson"
     birth_date = date(1980, 5, 17)
+
+    @factory.post_generation
+    def cin_history(self, create, extracted, **kwargs):
+        if create:
+            MemberCin.objects.create(cin=self.cin, member=self, source="factory")
 
 
 class EnrollmentFactory(factory.django.DjangoModelFactory):

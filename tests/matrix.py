@@ -29,6 +29,7 @@ ENDPOINT_MODULES = [
     "tests.platform.work_endpoints",
     "tests.platform.web_endpoints",
     "tests.members.endpoints",
+    "tests.members.api_endpoints",
 ]
 
 # Routes that are not about member data, each tested on its own.

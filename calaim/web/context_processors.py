@@ -2,6 +2,8 @@
 
 from django.conf import settings
 
+from calaim.web.navigation import nav_links
+
 
 def shell(request):
     user = getattr(request, "user", None)
@@ -11,4 +13,6 @@ def shell(request):
     return {
         "user_roles": roles,
         "session_idle_seconds": settings.SESSION_IDLE_SECONDS,
+        # Lazy: pages rendered without the shell (JSON, partials) pay nothing.
+        "nav_links": lambda: nav_links(request),
     }

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from calaim.work import views
+
+urlpatterns = [
+    path("", views.my_tasks, name="my_tasks"),
+    path("<uuid:task_uuid>/close/", views.close, name="task_close"),
+]

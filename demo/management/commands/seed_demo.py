@@ -8,16 +8,18 @@ up, NPIs are generated to pass the check digit only.
 import random
 from datetime import date, timedelta
 
+from django.contrib.auth.hashers import check_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from calaim.accounts import roles
-from calaim.accounts.models import County, Organization, PlanCode, User
-from calaim.accounts.services import user_create
+from calaim.accounts.models import ApiClient, County, Organization, PlanCode, User
+from calaim.accounts.services import api_client_create, user_create
 from calaim.validators import npi_check_digit
 from care_plans.models import Episode
-from members.models import Enrollment, Member
+from members.models import Enrollment
+from members.services import member_by_cin, member_create
 from referrals.models import Referral
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -64,6 +66,19 @@ USERS = [
      [roles.CS_PROVIDER]),
 ]  # fmt: skip
 
+API_CLIENTS = [
+    # organization, role, scopes: one OAuth2 client per provider and hospital.
+    ("Harbor Community Care", roles.PROVIDER_API,
+     ["members:read", "ecm:write", "referrals:write"]),
+    ("Sunrise ECM Partners", roles.PROVIDER_API, ["members:read", "ecm:write"]),
+    ("Open Door Housing Services", roles.PROVIDER_API,
+     ["members:read", "referrals:write"]),
+    ("Good Food Medically Tailored Meals", roles.PROVIDER_API,
+     ["members:read", "referrals:write"]),
+    ("Mercy Bay Hospital", roles.HOSPITAL_FEED, ["hl7:write"]),
+    ("Valley General Hospital", roles.HOSPITAL_FEED, ["hl7:write"]),
+]  # fmt: skip
+
 FIRST_NAMES = ["Alex", "Blair", "Cameron", "Dana", "Emery", "Finley", "Harper",
                "Jesse", "Kendall", "Logan", "Marlow", "Noel", "Oakley", "Parker",
                "Reese", "Rowan", "Sage", "Skyler", "Tatum", "Wren"]  # fmt: skip
@@ -83,6 +98,7 @@ class Command(BaseCommand):
         organizations = self._organizations()
         users = self._users(organizations)
         self._members(organizations, users, members)
+        clients = self._api_clients(organizations)
         superuser = User.objects.filter(email="admin@calaim.example").first()
         if superuser is None:
             User.objects.create_superuser(
@@ -92,6 +108,7 @@ class Command(BaseCommand):
             )
         if not quiet:
             self._print_accounts(users)
+            self._print_api_clients(clients)
 
     def _organizations(self):
         organizations = {}
@@ -141,6 +158,31 @@ class Command(BaseCommand):
             users[email] = user
         return users
 
+    def _api_clients(self, organizations):
+        """One client per demo provider and hospital, with a fixed id and secret
+        derived from the organization's name: the toolkit keeps only a hash of
+        the secret, so a fixed one is what lets a re-run print it again. Demo
+        data only: real clients get random secrets from api_client_create."""
+        clients = []
+        for organization_name, role_name, scopes in API_CLIENTS:
+            slug = "-".join(organization_name.lower().split())
+            client_id, secret = f"demo-{slug}", f"demo-secret-{slug}"
+            client = ApiClient.objects.filter(client_id=client_id).first()
+            if client is None:
+                kind = "HL7 feed" if role_name == roles.HOSPITAL_FEED else "system"
+                client, _ = api_client_create(
+                    organization=organizations[organization_name],
+                    role_name=role_name,
+                    name=f"{organization_name} {kind}",
+                    scopes=scopes,
+                    client_id=client_id,
+                    client_secret=secret,
+                )
+            if not check_password(secret, client.client_secret):
+                secret = "(changed since seeding; not shown)"
+            clients.append((client, secret, organization_name))
+        return clients
+
     def _members(self, organizations, users, count):
         generator = random.Random(2026)  # the same synthetic people every run
         today = timezone.localdate()
@@ -158,13 +200,25 @@ class Command(BaseCommand):
             first = FIRST_NAMES[number % len(FIRST_NAMES)]
             last = LAST_NAMES[number % len(LAST_NAMES)]
             birth = date(1950, 1, 1) + timedelta(days=generator.randrange(0, 365 * 60))
-            member, created = Member.objects.get_or_create(
-                cin=cin,
-                defaults={"first_name": first, "last_name": last, "birth_date": birth},
-            )
-            if not created:
+            if member_by_cin(cin) is not None:
                 continue
             in_san_diego = number % 2 == 1
+            member = member_create(
+                cin=cin,
+                first_name=first,
+                last_name=last,
+                birth_date=birth,
+                sex="FMU"[number % 3],
+                preferred_language=("SPA", "ENG", "VIE", "TGL")[number % 4],
+                phone=f"(555) 01{number % 10}-{number:04d}",
+                address_line1=f"{100 + number} Example Street",
+                city="San Diego" if in_san_diego else "Los Angeles",
+                state="CA",
+                zip_code="92101" if in_san_diego else "90012",
+                county=san_diego if in_san_diego else los_angeles,
+                is_homeless=number % 7 == 0,
+                source="seed_demo",
+            )
             plan = pacific if in_san_diego or number % 4 == 0 else golden
             Enrollment.objects.create(
                 member=member,
@@ -193,3 +247,11 @@ class Command(BaseCommand):
         for email, _name, organization_name, role_names in USERS:
             write(f"  {email:<36} {', '.join(role_names):<16} {organization_name}")
         write(f"  {'admin@calaim.example':<36} {'superuser':<16} (Django admin)")
+
+    def _print_api_clients(self, clients):
+        write = self.stdout.write
+        write("\nOAuth2 clients (client credentials at /o/token/)\n")
+        for client, secret, organization_name in clients:
+            write(f"  {client.client_id:<44} {organization_name}")
+            write(f"    secret: {secret}")
+            write(f"    scopes: {client.allowed_scopes}")

@@ -1,0 +1,234 @@
+"""Writing, delivering and sweeping outbox messages.
+
+The guarantee: an effect enqueued in a transaction that commits is carried out
+once, however often the broker loses, repeats or delays its message, and one
+enqueued in a transaction that rolls back is never carried out.
+
+- `outbox_enqueue` writes the row in the caller's transaction; only after commit is
+  the message handed to Celery. A broker that is down then is logged, not raised:
+  the caller's change stands and the sweep sends the message later.
+- `outbox_deliver` claims the row with a conditional UPDATE, so of two deliveries
+  racing only one works; the handler's effects and the "delivered" mark commit in
+  one transaction, and roll back together if the claim was lost meanwhile.
+- `outbox_sweep` (beat) hands the broker again what waited too long: a message that
+  was never sent, lost with a dead worker, or due for a retry.
+"""
+
+import logging
+import traceback
+import uuid
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from calaim.outbox.models import OutboxMessage, OutboxStatus
+from calaim.outbox.registry import handler_for
+
+logger = logging.getLogger(__name__)
+
+# Handing a message to the broker from a request must not stall the request.
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+WORKER_LOST = "worker lost: killed or over the time limit on every attempt"
+_PAYLOAD_SCALARS = (int, float, str, bool, type(None))
+_MAX_PAYLOAD_STRING = 500
+
+
+class ClaimLostError(Exception):
+    """Another worker took the message over while this attempt ran."""
+
+
+def _check_payload(payload) -> None:
+    # A flat map of short scalars keeps payloads to ids and codes; anything
+    # richer is a sign that a record (and with it PHI) is being copied in.
+    if not isinstance(payload, dict):
+        raise TypeError("An outbox payload is a dict of ids and short values.")
+    for name, value in payload.items():
+        if not isinstance(name, str) or not isinstance(value, _PAYLOAD_SCALARS):
+            raise TypeError(f"Outbox payload field {name!r} must be a plain value.")
+        if isinstance(value, str) and len(value) > _MAX_PAYLOAD_STRING:
+            raise ValueError(f"Outbox payload field {name!r} is too long.")
+
+
+def outbox_enqueue(*, kind: str, key: str, payload: dict) -> OutboxMessage:
+    """Record an effect to carry out once the caller's transaction commits.
+
+    `key` names the effect (e.g. "notification.create:42:adt-123"): enqueueing
+    the same key again returns the existing message and sends nothing new, so a
+    repeated request or a duplicate HL7 message cannot double an effect.
+    """
+    handler_for(kind)  # an unknown kind is a bug: fail in the caller, not later
+    _check_payload(payload)
+    message, created = OutboxMessage.objects.get_or_create(
+        key=key,
+        defaults={"kind": kind, "payload": payload, "enqueued_at": timezone.now()},
+    )
+    if not created:
+        if message.kind != kind:
+            raise ValueError(f"Outbox key {key!r} is already used by another kind.")
+        return message
+    transaction.on_commit(partial(_hand_to_broker, message.pk))
+    return message
+
+
+def _hand_to_broker(message_id: int) -> bool:
+    """Send the delivery task; on a broker failure log it and leave it to the sweep."""
+    from calaim.outbox.tasks import deliver
+
+    try:
+        deliver.apply_async(
+            args=[message_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY
+        )
+    except Exception as error:  # any broker failure: the sweep resends it
+        logger.warning(
+            "outbox message %s not handed to the broker (%s); the sweep will send it",
+            message_id,
+            type(error).__name__,
+        )
+        return False
+    return True
+
+
+def _redeliver_before(now):
+    return now - timedelta(seconds=settings.OUTBOX_REDELIVER_AFTER_SECONDS)
+
+
+def _describe(error: BaseException) -> str:
+    # The class only: exception messages can quote the data that failed.
+    return f"{type(error).__module__}.{type(error).__qualname__}"[:300]
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    seconds = settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX_SECONDS))
+
+
+def outbox_deliver(*, message_id: int) -> str:
+    """Carry out one message if nobody else is; return what happened.
+
+    Safe to call any number of times, concurrently too: the conditional UPDATE lets
+    one caller claim a pending message (or one whose SENDING claim went stale with a
+    dead worker), and every other call returns "skipped".
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    claimed = (
+        OutboxMessage.objects.filter(pk=message_id, available_at__lte=now)
+        .filter(
+            Q(status=OutboxStatus.PENDING)
+            | Q(
+                status=OutboxStatus.SENDING,
+                claimed_at__lt=_redeliver_before(now),
+                attempts__lt=settings.OUTBOX_MAX_ATTEMPTS,
+            )
+        )
+        .update(
+            status=OutboxStatus.SENDING,
+            claimed_at=now,
+            claim_token=token,
+            attempts=F("attempts") + 1,
+        )
+    )
+    if claimed != 1:
+        return "skipped"
+    message = OutboxMessage.objects.get(pk=message_id)
+    try:
+        with transaction.atomic():
+            handler_for(message.kind)(message)
+            marked = OutboxMessage.objects.filter(
+                pk=message_id, status=OutboxStatus.SENDING, claim_token=token
+            ).update(
+                status=OutboxStatus.DELIVERED,
+                delivered_at=timezone.now(),
+                last_error="",
+            )
+            if marked != 1:
+                raise ClaimLostError
+    except ClaimLostError:
+        logger.info(
+            "outbox message %s was taken over; this attempt rolled back", message_id
+        )
+        return "lost"
+    except Exception as error:  # any handler failure is retried
+        return _record_failure(message=message, token=token, error=error)
+    return "delivered"
+
+
+def _record_failure(*, message: OutboxMessage, token, error: BaseException) -> str:
+    now = timezone.now()
+    if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        status, changes = "failed", {"status": OutboxStatus.FAILED}
+    else:
+        status = "retry"
+        changes = {
+            "status": OutboxStatus.PENDING,
+            "available_at": now + _retry_delay(message.attempts),
+            # Due again at available_at: the next sweep after that sends it.
+            "enqueued_at": None,
+        }
+    OutboxMessage.objects.filter(
+        pk=message.pk, status=OutboxStatus.SENDING, claim_token=token
+    ).update(last_error=_describe(error), **changes)
+    # Where it failed, without the exception's message (it can quote PHI).
+    frames = "".join(traceback.format_tb(error.__traceback__, limit=-8))
+    logger.warning(
+        "outbox message %s (%s) attempt %s failed with %s -> %s\n%s",
+        message.pk,
+        message.kind,
+        message.attempts,
+        _describe(error),
+        status,
+        frames,
+    )
+    return status
+
+
+def outbox_sweep(*, limit: int | None = None) -> int:
+    """Hand the broker again every message that waited too long; return how many.
+
+    Bounded (OUTBOX_SWEEP_BATCH a run) and safe to overlap: rows are picked with
+    FOR UPDATE SKIP LOCKED and stamped as sent before the lock is released, so two
+    sweeps never pick the same row, and a resent message is not resent again for
+    OUTBOX_REDELIVER_AFTER_SECONDS. A duplicate that still reaches a worker is
+    harmless: only one delivery can claim the row.
+    """
+    limit = limit or settings.OUTBOX_SWEEP_BATCH
+    now = timezone.now()
+    stale = _redeliver_before(now)
+    # A message whose every attempt died with its worker (killed, or over the hard
+    # time limit) never reached _record_failure: give up on it here.
+    given_up = OutboxMessage.objects.filter(
+        status=OutboxStatus.SENDING,
+        claimed_at__lt=stale,
+        attempts__gte=settings.OUTBOX_MAX_ATTEMPTS,
+    ).update(status=OutboxStatus.FAILED, last_error=WORKER_LOST)
+    if given_up:
+        logger.warning("outbox sweep gave up on %s messages (worker lost)", given_up)
+    not_recently_sent = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale)
+    due = Q(status=OutboxStatus.PENDING, available_at__lte=now)
+    stuck = Q(status=OutboxStatus.SENDING, claimed_at__lt=stale)
+    with transaction.atomic():
+        message_ids = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter((due | stuck) & not_recently_sent)
+            .order_by("available_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if message_ids:
+            OutboxMessage.objects.filter(pk__in=message_ids).update(enqueued_at=now)
+    sent = 0
+    for message_id in message_ids:
+        if not _hand_to_broker(message_id):
+            break  # the broker is away; the rest wait for a later sweep
+        sent += 1
+    if message_ids:
+        logger.info("outbox sweep resent %s of %s messages", sent, len(message_ids))
+    return sent

@@ -1,0 +1,20 @@
+"""Celery tasks of the outbox: ids in, a service call, nothing else."""
+
+from celery import shared_task
+
+from calaim.outbox import services
+
+
+@shared_task(name="outbox.deliver")
+def deliver(message_id: int) -> str:
+    """Carry out one outbox message (a no-op if it is done or someone has it)."""
+    return services.outbox_deliver(message_id=message_id)
+
+
+@shared_task(name="outbox.sweep", max_retries=0)
+def sweep() -> int:
+    """Resend what the broker lost or never got (beat, every OUTBOX_SWEEP_SECONDS).
+
+    Not retried: the next sweep is only seconds away.
+    """
+    return services.outbox_sweep()

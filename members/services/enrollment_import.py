@@ -1,0 +1,758 @@
+"""The X12 834 enrollment import: a plan's whole roster, record by record.
+
+A file is read twice, streaming: first its envelope is checked (a broken envelope
+rejects the file whole and writes nothing), then its member records are applied in
+batches. Within a batch every record is validated in Python first; the writes of a
+batch go in one transaction of set-based statements (a handful of queries per
+batch, never one round trip per field). When the database refuses a batch (an
+overlap the checks did not foresee), the batch is replayed one record per
+savepoint so that only the offending record is rejected: a record lands whole or
+not at all, and every good record in the file still lands.
+
+Idempotent: each applied record's content hash is kept per member and plan; the
+same content again (even under a new interchange control number) changes nothing.
+Every field an import changes is recorded in MemberChange with its old value.
+"""
+
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from calaim import access as registry
+from calaim import bulk
+from calaim.accounts.models import County, Organization
+from calaim.audit.services import audit_record
+from members.models import (
+    Enrollment,
+    EnrollmentFile,
+    EnrollmentFileIssue,
+    Member,
+    MemberChange,
+    MemberCin,
+    MemberPlanSnapshot,
+)
+from members.services.records import termination_hooks
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+ADD, CHANGE, TERMINATION, REINSTATEMENT, AUDIT = "021", "001", "024", "025", "030"
+
+# Member fields an 834 record sets, with the record attribute each comes from.
+MEMBER_FIELDS = {
+    "first_name": "first_name",
+    "middle_name": "middle_name",
+    "last_name": "last_name",
+    "birth_date": "birth_date",
+    "sex": "sex",
+    "preferred_language": "language",
+    "phone": "phone",
+    "address_line1": "address_line1",
+    "address_line2": "address_line2",
+    "city": "city",
+    "state": "state",
+    "zip_code": "zip",
+    "county_id": "county_code",
+}
+
+
+def upload_dir() -> Path:
+    path = Path(settings.DATA_DIR) / "uploads" / "834"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+@dataclass
+class Outcome:
+    added: int = 0
+    changed: int = 0
+    terminated: int = 0
+    reinstated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    touched: set = field(default_factory=set)
+
+    def add(self, other: "Outcome") -> None:
+        for name in ("added", "changed", "terminated", "reinstated", "unchanged",
+                     "rejected", "duplicates"):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+class RecordRejected(Exception):
+    """A record that cannot be applied, with the reason given to the plan."""
+
+    def __init__(self, reason: str, segment: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.segment = segment
+
+
+# --- Receiving a file -------------------------------------------------------------
+
+
+@transaction.atomic
+def enrollment_file_receive(
+    *, plan: Organization, source, original_name: str, actor, queue: bool = True
+):
+    """Store an 834 file (with its hash) for a plan and, unless told not to, queue
+    its import for the worker.
+
+    `source` is an open binary file or an upload. The file is PHI: it goes to a
+    private folder under CALAIM_DATA_DIR, never to a public media URL. People need
+    the plan administrator's permission; the import command acts as the plan's
+    "834 import" system account.
+    """
+    if not actor.is_service_account:
+        registry.require_permission(actor, "members.add_enrollmentfile")
+    if not plan.is_plan or actor.organization_id != plan.pk:
+        raise PermissionDenied("You can only import files for your own plan.")
+    digest = hashlib.sha256()
+    size = 0
+    temporary = upload_dir() / f".incoming-{uuid.uuid4().hex}"
+    chunks = (
+        source.chunks()
+        if hasattr(source, "chunks")
+        else iter(lambda: source.read(1 << 20), b"")
+    )
+    with open(temporary, "wb") as out:
+        os.chmod(temporary, 0o600)
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    final = upload_dir() / f"{digest.hexdigest()}.x12"
+    os.replace(temporary, final)
+    enrollment_file = EnrollmentFile.objects.create(
+        plan=plan,
+        original_name=os.path.basename(original_name)[:255],
+        stored_path=str(final),
+        sha256=digest.hexdigest(),
+        size_bytes=size,
+        uploaded_by=actor,
+    )
+    if queue:
+        from members.tasks import import_enrollment_file
+
+        transaction.on_commit(
+            lambda: _enqueue(import_enrollment_file, enrollment_file.pk)
+        )
+    return enrollment_file
+
+
+def _enqueue(task, pk):
+    try:
+        task.delay(pk)
+    except Exception:  # the sweep picks it up once the broker is back
+        logger.exception("could not enqueue the import of enrollment file %s", pk)
+
+
+# --- Importing a file -------------------------------------------------------------
+
+
+def enrollment_file_import(
+    *,
+    enrollment_file: EnrollmentFile,
+    actor,
+    progress: Callable[[int, int], None] | None = None,
+) -> EnrollmentFile:
+    """Import a received 834 file. Safe to call twice: only one run claims it."""
+    from members.x12.edi834 import iter_member_records
+    from members.x12.reader import X12Error, check_envelope
+
+    claimed = EnrollmentFile.objects.filter(
+        pk=enrollment_file.pk, status=EnrollmentFile.Status.RECEIVED
+    ).update(status=EnrollmentFile.Status.IMPORTING, started_at=timezone.now())
+    enrollment_file.refresh_from_db()
+    if not claimed:
+        return enrollment_file
+    path = enrollment_file.stored_path
+    try:
+        summary = check_envelope(path)
+    except X12Error as broken:
+        _finish(enrollment_file, EnrollmentFile.Status.REJECTED, error=str(broken))
+        return enrollment_file
+    enrollment_file.interchange_control_number = summary.interchange_control
+    enrollment_file.file_kind = summary.file_kind or ""
+    enrollment_file.records_total = summary.member_records
+    enrollment_file.save(
+        update_fields=["interchange_control_number", "file_kind", "records_total"]
+    )
+    counties = set(County.objects.values_list("code", flat=True))
+    importer = _Importer(enrollment_file, actor, counties)
+    total = Outcome()
+    is_roster = False
+    try:
+        with _scratch_tables(enrollment_file.pk):
+            batch = []
+            for record in iter_member_records(path):
+                is_roster = is_roster or record.maintenance == AUDIT
+                batch.append(record)
+                if len(batch) >= BATCH_SIZE:
+                    total.add(importer.apply(batch))
+                    batch = []
+                    _progress(enrollment_file, total, progress)
+            if batch:
+                total.add(importer.apply(batch))
+                _progress(enrollment_file, total, progress)
+            missing = importer.report_missing_from_roster() if is_roster else 0
+    except X12Error as broken:
+        # The envelope pass saw a sound file; anything now is a changed file.
+        _finish(enrollment_file, EnrollmentFile.Status.FAILED, error=str(broken))
+        return enrollment_file
+    except Exception as failure:
+        _finish(enrollment_file, EnrollmentFile.Status.FAILED,
+                error=f"The import stopped: {type(failure).__name__}")  # fmt: skip
+        raise
+    _finish(enrollment_file, EnrollmentFile.Status.DONE, outcome=total, missing=missing)
+    return enrollment_file
+
+
+def _progress(enrollment_file, total: Outcome, progress):
+    done = (total.added + total.changed + total.terminated + total.reinstated
+            + total.unchanged + total.rejected + total.duplicates)  # fmt: skip
+    EnrollmentFile.objects.filter(pk=enrollment_file.pk).update(records_done=done)
+    if progress is not None:
+        progress(done, enrollment_file.records_total)
+
+
+def _finish(enrollment_file, status, *, error="", outcome=None, missing=0):
+    outcome = outcome or Outcome()
+    enrollment_file.status = status
+    enrollment_file.error = error
+    enrollment_file.finished_at = timezone.now()
+    for name in (
+        "added",
+        "changed",
+        "terminated",
+        "reinstated",
+        "unchanged",
+        "rejected",
+    ):
+        setattr(enrollment_file, name, getattr(outcome, name))
+    enrollment_file.missing_from_roster = missing
+    enrollment_file.save()
+
+
+class _scratch_tables:
+    """Per-import scratch tables on this connection: CINs seen (for the audit
+    roster) and record hashes seen (for repeats within the file). They live in the
+    database so memory does not grow with the file."""
+
+    def __init__(self, file_id: int):
+        self.suffix = str(file_id)
+
+    def __enter__(self):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS import_seen_{self.suffix}")
+            cursor.execute(f"DROP TABLE IF EXISTS import_hashes_{self.suffix}")
+            cursor.execute(
+                f"CREATE TEMP TABLE import_seen_{self.suffix} "
+                "(member_id bigint PRIMARY KEY)"
+            )
+            cursor.execute(
+                f"CREATE TEMP TABLE import_hashes_{self.suffix} (hash text PRIMARY KEY)"
+            )
+        return self
+
+    def __exit__(self, *exc):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS import_seen_{self.suffix}")
+            cursor.execute(f"DROP TABLE IF EXISTS import_hashes_{self.suffix}")
+
+
+class _Importer:
+    def __init__(self, enrollment_file: EnrollmentFile, actor, counties: set[str]):
+        self.file = enrollment_file
+        self.plan_id = enrollment_file.plan_id
+        self.actor = actor
+        self.counties = counties
+        self.suffix = str(enrollment_file.pk)
+
+    # One batch ------------------------------------------------------------------
+
+    def apply(self, records: list) -> Outcome:
+        outcome = Outcome()
+        valid = []
+        issues = []
+        for record in records:
+            if record.errors:
+                first = record.errors[0]
+                issues.append(self._issue(
+                    EnrollmentFileIssue.Kind.REJECTED, record,
+                    "; ".join(_describe(error) for error in record.errors),
+                    segment=first.segment,
+                ))  # fmt: skip
+                outcome.rejected += 1
+            else:
+                valid.append(record)
+        valid, repeats = self._drop_repeats(valid)
+        for record in repeats:
+            issues.append(self._issue(
+                EnrollmentFileIssue.Kind.DUPLICATE, record,
+                "An identical record appeared earlier in this file; applied once.",
+            ))  # fmt: skip
+            outcome.duplicates += 1
+        try:
+            with transaction.atomic():
+                applied = self._apply_records(valid, issues)
+        except IntegrityError:
+            applied = self._apply_one_by_one(valid, issues)
+        outcome.add(applied)
+        outcome.touched = applied.touched
+        EnrollmentFileIssue.objects.bulk_create(issues)
+        if applied.touched:
+            audit_record(
+                action="update",
+                object_type="enrollment_import",
+                object_id=str(self.file.uuid),
+                member_ids=sorted(applied.touched),
+                actor=self.actor,
+                reason=f"834 {self.file.original_name}",
+            )
+        return outcome
+
+    def _apply_one_by_one(self, records, issues) -> Outcome:
+        total = Outcome()
+        for record in records:
+            try:
+                with transaction.atomic():
+                    result = self._apply_records([record], issues)
+            except IntegrityError as refused:
+                issues.append(self._issue(
+                    EnrollmentFileIssue.Kind.REJECTED, record,
+                    f"The database refused this record: {_constraint(refused)}",
+                ))  # fmt: skip
+                total.rejected += 1
+                continue
+            total.add(result)
+            total.touched |= result.touched
+        return total
+
+    def _drop_repeats(self, records):
+        """Split off records whose exact content appeared earlier in this file."""
+        if not records:
+            return [], []
+        hashes = [record.content_hash for record in records]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO import_hashes_{self.suffix} (hash) "
+                "SELECT DISTINCT unnest(%s::text[]) ON CONFLICT DO NOTHING "
+                "RETURNING hash",
+                [hashes],
+            )
+            fresh = {row[0] for row in cursor.fetchall()}
+        kept, repeats, seen = [], [], set()
+        for record in records:
+            if record.content_hash in fresh and record.content_hash not in seen:
+                seen.add(record.content_hash)
+                kept.append(record)
+            else:
+                repeats.append(record)
+        return kept, repeats
+
+    def _apply_records(self, records, issues) -> Outcome:
+        outcome = Outcome()
+        if not records:
+            return outcome
+        # Most records of a routine file are unchanged: settle those with one
+        # query on CINs and hashes before loading any member.
+        resolved = self._resolve_member_ids(records)
+        self._mark_seen({member_id for member_id, _ in resolved.values()})
+        pending = []
+        for record in records:
+            member_id, known_hash = resolved.get(record.cin, (None, None))
+            if member_id is not None and known_hash == record.content_hash:
+                outcome.unchanged += 1
+            else:
+                pending.append(record)
+        if not pending:
+            return outcome
+        members = self._load_members(pending, resolved)
+        spans = self._load_spans(members.values())
+        new_members, member_changes, cin_changes = {}, {}, []
+        snapshot_rows, touched = {}, []
+        for record in pending:
+            member = members.get(record.cin)
+            try:
+                kind = self._apply_record(
+                    record, member, members, spans, new_members, member_changes,
+                    cin_changes,
+                )  # fmt: skip
+            except RecordRejected as rejected:
+                issues.append(self._issue(
+                    EnrollmentFileIssue.Kind.REJECTED, record, rejected.reason,
+                    segment=rejected.segment,
+                ))  # fmt: skip
+                outcome.rejected += 1
+                continue
+            member = members[record.cin]
+            setattr(outcome, kind, getattr(outcome, kind) + 1)
+            snapshot_rows[id(member)] = (member, record.content_hash)
+            if kind != "unchanged":
+                touched.append(member)
+        self._write(new_members, member_changes, cin_changes, spans, snapshot_rows)
+        outcome.touched = {member.pk for member in touched}
+        self._mark_seen(member.pk for member, _ in snapshot_rows.values())
+        ended = [span for member_spans in spans.values() for span in member_spans
+                 if getattr(span, "_terminated", False)]  # fmt: skip
+        for hook in termination_hooks:
+            for span in ended:
+                hook(member_ids=[span.member_id], plan_id=self.plan_id,
+                     end_date=span.end_date, source=self.file)  # fmt: skip
+        return outcome
+
+    def _apply_record(self, record, member, members, spans, new_members,
+                      member_changes, cin_changes) -> str:  # fmt: skip
+        """Apply one record in memory; raise RecordRejected before changing
+        anything when it cannot be applied."""
+        values = self._values(record)
+        is_new = member is None
+        if is_new:
+            if record.maintenance in (TERMINATION, REINSTATEMENT):
+                raise RecordRejected(
+                    f"CIN {record.cin} is not a member of this plan yet, so there "
+                    "is nothing to terminate or reinstate", "INS"
+                )  # fmt: skip
+            member = Member(cin=record.cin, **values)
+        key = member.pk or id(member)
+        had_span = any(span.pk for span in spans.get(key, []))
+        span_changed = self._apply_span(member, record, spans.setdefault(key, []))
+        if is_new:
+            new_members[record.cin] = member
+            members[record.cin] = member
+            return "added"
+        fields_changed = self._update_member(
+            member, record, values, member_changes, cin_changes
+        )
+        if record.maintenance in (ADD, AUDIT, CHANGE) and not had_span:
+            return "added"
+        if record.maintenance == TERMINATION and span_changed:
+            return "terminated"
+        if record.maintenance == REINSTATEMENT and span_changed:
+            return "reinstated"
+        return "changed" if fields_changed or span_changed else "unchanged"
+
+    # Members --------------------------------------------------------------------
+
+    def _resolve_member_ids(self, records) -> dict[str, tuple[int, str | None]]:
+        """CIN of each record -> (member id, hash of the last record applied for
+        this plan), through the CIN history (a prior CIN in REF*Q4 counts)."""
+        wanted = {record.cin for record in records}
+        for record in records:
+            wanted.update(record.prior_ids or ())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.cin, c.member_id, s.content_hash "
+                "FROM members_membercin c "
+                "LEFT JOIN members_memberplansnapshot s "
+                "ON s.member_id = c.member_id AND s.plan_id = %s "
+                "WHERE c.cin = ANY(%s)",
+                [self.plan_id, list(wanted)],
+            )
+            by_cin = {cin: (member_id, digest) for cin, member_id, digest in cursor}
+        resolved = {}
+        for record in records:
+            found = by_cin.get(record.cin)
+            if found is None:
+                found = next(
+                    (
+                        by_cin[prior]
+                        for prior in record.prior_ids or ()
+                        if prior in by_cin
+                    ),
+                    None,
+                )
+            if found is not None:
+                resolved[record.cin] = found
+        return resolved
+
+    def _load_members(self, records, resolved) -> dict[str, Member]:
+        ids = {resolved[r.cin][0] for r in records if r.cin in resolved}
+        by_id = Member.objects.in_bulk(ids)
+        return {
+            record.cin: by_id[resolved[record.cin][0]]
+            for record in records
+            if record.cin in resolved
+        }
+
+    def _values(self, record) -> dict:
+        values = {name: getattr(record, source) or "" for name, source in
+                  MEMBER_FIELDS.items()}  # fmt: skip
+        values["birth_date"] = record.birth_date
+        values["county_id"] = record.county_code or None
+        values["sex"] = record.sex or "U"
+        if values["county_id"] and values["county_id"] not in self.counties:
+            raise RecordRejected(f"unknown county code {values['county_id']}", "N4")
+        return values
+
+    def _update_member(self, member, record, values, member_changes, cin_changes):
+        """Take the record's values; every difference is kept with its old value.
+        An empty value in the file never erases what is stored."""
+        _, changes, _ = member_changes.setdefault(id(member), (member, {}, record))
+        changed = False
+        if member.cin != record.cin:
+            cin_changes.append((member, member.cin, record.cin))
+            changes["cin"] = [member.cin, record.cin]
+            member.cin = record.cin
+            changed = True
+        for name, value in values.items():
+            before = getattr(member, name)
+            if value in ("", None) or before == value:
+                continue
+            changes[name] = [_jsonable(before), _jsonable(value)]
+            setattr(member, name, value)
+            changed = True
+        member_changes[id(member)] = (member, changes, record)
+        return changed
+
+    def _mark_seen(self, member_ids: Iterable[int]):
+        ids = [pk for pk in member_ids if pk]
+        if ids:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO import_seen_{self.suffix} (member_id) "
+                    "SELECT unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
+                    [ids],
+                )
+
+    # Enrollment spans -------------------------------------------------------------
+
+    def _load_spans(self, members) -> dict:
+        ids = [member.pk for member in members if member.pk]
+        spans: dict = {}
+        for span in Enrollment.objects.filter(plan_id=self.plan_id, member_id__in=ids):
+            spans.setdefault(span.member_id, []).append(span)
+        return spans
+
+    def _apply_span(self, member, record, member_spans) -> bool:
+        """Bring the member's spans with this plan in line with the record.
+
+        Returns whether a span changed; raises RecordRejected before touching any
+        span when the record cannot apply.
+        """
+        begin = record.coverage_begin or record.eligibility_begin
+        end = record.coverage_end or record.eligibility_end
+        county = record.county_code or member.county_id or ""
+        if record.maintenance == TERMINATION:
+            if end is None:
+                raise RecordRejected("a termination needs an end date (DTP*357)", "DTP")
+            span = _span_covering(member_spans, end) or _latest(member_spans)
+            if span is None:
+                raise RecordRejected("no enrollment span with this plan to end", "INS")
+            if end < span.start_date:
+                raise RecordRejected(
+                    f"termination date {end} is before the span began "
+                    f"({span.start_date})", "DTP"
+                )  # fmt: skip
+            if span.end_date == end:
+                return False
+            span.end_date = end
+            span._dirty = span._terminated = True
+            return True
+        if begin is None:
+            raise RecordRejected(
+                "no coverage or eligibility begin date (DTP*348/356)", "DTP"
+            )
+        if end is not None and end < begin:
+            raise RecordRejected(f"the span ends ({end}) before it begins ({begin})",
+                                 "DTP")  # fmt: skip
+        touching = [span for span in member_spans if _touches(span, begin, end)]
+        if not touching:
+            if not county:
+                raise RecordRejected("no county code (N4*...*CY)", "N4")
+            span = Enrollment(
+                plan_id=self.plan_id,
+                county_id=county,
+                aid_code=record.aid_code or "",
+                start_date=begin,
+                end_date=end,
+                source_file=self.file,
+                source_segment=record.segment_number,
+            )
+            span._member = member
+            span._dirty = True
+            member_spans.append(span)
+            return True
+        span, *others = sorted(touching, key=lambda s: s.start_date)
+        start, finish = min(span.start_date, begin), span.end_date
+        for other in others:  # the record bridges two spans: they become one
+            finish = _later_end(finish, other.end_date)
+            other._delete = True
+        if record.maintenance == REINSTATEMENT:
+            finish = end  # a reinstatement reopens the span
+        elif span.end_date is not None or others:
+            finish = _later_end(finish, end)
+        wanted = (
+            start,
+            finish,
+            record.aid_code or span.aid_code,
+            county or span.county_id,
+        )
+        if wanted == (span.start_date, span.end_date, span.aid_code, span.county_id):
+            return bool(others)
+        span.start_date, span.end_date, span.aid_code, span.county_id = wanted
+        span._dirty = True
+        return True
+
+    # Writing ----------------------------------------------------------------------
+
+    def _write(self, new_members, member_changes, cin_changes, spans, snapshot_rows):
+        source = f"834 {self.file.pk}"
+        if new_members:
+            for member, pk in zip(
+                new_members.values(),
+                bulk.allocate_ids(Member, len(new_members)),
+                strict=True,
+            ):
+                member.pk = pk
+            bulk.copy_insert(Member, new_members.values())
+            bulk.copy_insert(
+                MemberCin,
+                (MemberCin(cin=m.cin, member_id=m.pk, is_current=True, source=source)
+                 for m in new_members.values()),
+                with_pk=False,
+            )  # fmt: skip
+        changed = [(m, c, r) for m, c, r in member_changes.values() if c]
+        if changed:
+            fields = sorted({name for _, c, _ in changed for name in c})
+            bulk.copy_update(
+                Member, [m for m, _, _ in changed], [*fields, "updated_at"]
+            )
+            bulk.copy_insert(
+                MemberChange,
+                (MemberChange(member_id=m.pk, source_file=self.file,
+                              source_segment=r.segment_number, changes=c)
+                 for m, c, r in changed),
+                with_pk=False,
+            )  # fmt: skip
+        if cin_changes:
+            MemberCin.objects.filter(
+                member__in=[member for member, _, _ in cin_changes]
+            ).update(is_current=False)
+            MemberCin.objects.bulk_create(
+                MemberCin(cin=new, member=member, is_current=True,
+                          source=f"{source} (was {old})")
+                for member, old, new in cin_changes
+            )  # fmt: skip
+        to_delete, to_update, to_create = [], [], []
+        for member_spans in spans.values():
+            for span in member_spans:
+                if getattr(span, "_delete", False):
+                    to_delete.append(span.pk)
+                elif getattr(span, "_dirty", False):
+                    if span.pk:
+                        to_update.append(span)
+                    else:
+                        span.member_id = span._member.pk
+                        to_create.append(span)
+        if to_delete:
+            Enrollment.objects.filter(pk__in=to_delete).delete()
+        bulk.copy_update(
+            Enrollment, to_update, ["start_date", "end_date", "aid_code", "county_id"]
+        )
+        bulk.copy_insert(Enrollment, to_create, with_pk=False)
+        bulk.copy_upsert(
+            MemberPlanSnapshot,
+            (MemberPlanSnapshot(member_id=m.pk, plan_id=self.plan_id, content_hash=h,
+                                source_file=self.file)
+             for m, h in snapshot_rows.values()),
+            conflict_fields=["member", "plan"],
+            update_fields=["content_hash", "source_file"],
+        )  # fmt: skip
+
+    # The audit roster --------------------------------------------------------------
+
+    def report_missing_from_roster(self) -> int:
+        """Members with an open span who are absent from a 030 audit file are
+        reported, never deleted."""
+        today = timezone.localdate()
+        with connection.cursor() as cursor:
+            # The table suffix is the file's integer key, not input.
+            seen = f"import_seen_{self.suffix}"
+            query = (
+                "SELECT DISTINCT e.member_id, c.cin FROM members_enrollment e "  # noqa: S608
+                "JOIN members_member c ON c.id = e.member_id "
+                "WHERE e.plan_id = %s AND (e.end_date IS NULL OR e.end_date >= %s) "
+                f"AND NOT EXISTS (SELECT 1 FROM {seen} s "
+                "WHERE s.member_id = e.member_id)"
+            )
+            cursor.execute(query, [self.plan_id, today])
+            missing = cursor.fetchall()
+        EnrollmentFileIssue.objects.bulk_create(
+            [EnrollmentFileIssue(
+                file=self.file, kind=EnrollmentFileIssue.Kind.MISSING, cin=cin,
+                reason="Enrolled here but missing from the audit (030) roster; "
+                       "not removed.",
+            ) for _, cin in missing],
+            batch_size=BATCH_SIZE,
+        )  # fmt: skip
+        return len(missing)
+
+    def _issue(self, kind, record, reason, segment=""):
+        return EnrollmentFileIssue(
+            file=self.file,
+            kind=kind,
+            segment_number=record.segment_number,
+            segment=segment or "INS",
+            cin=(record.cin or "")[:20],
+            reason=reason[:500],
+        )
+
+
+# --- Helpers ------------------------------------------------------------------------
+
+
+def _describe(error) -> str:
+    where = f"segment {error.segment_number} {error.segment}"
+    if error.element:
+        where += f"{error.element:02d}"
+    return f"{where}: {error.reason}"
+
+
+def _constraint(error: IntegrityError) -> str:
+    name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+    if name == "enrollment_spans_do_not_overlap":
+        return "its enrollment span overlaps another span with this plan"
+    return name or "a constraint was violated"
+
+
+def _jsonable(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _latest(spans):
+    return max(spans, key=lambda s: s.start_date, default=None)
+
+
+def _span_covering(spans, day):
+    for span in spans:
+        if span.start_date <= day and (span.end_date is None or day <= span.end_date):
+            return span
+    return None
+
+
+def _later_end(first, second):
+    if first is None or second is None:
+        return None
+    return max(first, second)
+
+
+def _touches(span, begin, end) -> bool:
+    """Overlapping or adjacent (one day apart) spans are one continuous span."""
+    span_end = span.end_date
+    if span_end is not None and begin > span_end + timedelta(days=1):
+        return False
+    return not (end is not None and end + timedelta(days=1) < span.start_date)

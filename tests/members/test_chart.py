@@ -1,0 +1,219 @@
+"""The member chart: header, panels per scope, audit, query counts."""
+
+import re
+from datetime import date
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.urls import reverse
+
+from calaim import access as registry
+from calaim.audit.models import AuditEvent
+from calaim.web import panels as panel_registry
+from tests import factories
+
+
+def _chart_url(member):
+    return reverse("member_chart", args=[member.uuid])
+
+
+def _chart(client, user, member):
+    client.force_login(user)
+    response = client.get(_chart_url(member))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _panel_keys(body):
+    return re.findall(r'data-panel="([a-z_]+)"', body)
+
+
+def test_care_manager_sees_header_and_every_panel_in_order(client, cast):
+    body = _chart(client, cast.lead_care_manager, cast.member)
+
+    assert "Casey Castmember" in body
+    assert cast.member.cin in body
+    assert "May 17, 1980" in body  # the factory's birth date
+    assert re.search(r"\(age \d+\)", body)
+    assert re.search(r"Cast Plan, [A-Za-z ]+ County, since Jan 1, 2025", body)
+    assert _panel_keys(body) == ["enrollment", "ecm_episode", "referrals"]
+    # The ECM episode panel: status, provider, lead care manager.
+    assert "Cast ECM Provider" in body
+    assert "Lead Care Manager" in body
+    # The referrals panel: the referral to the CS provider.
+    assert "Cast CS Provider" in body
+
+
+def test_every_chart_viewer_gets_the_whole_chart(client, cast):
+    for person in ("supervisor", "provider_admin", "plan_admin", "auditor"):
+        body = _chart(client, getattr(cast, person), cast.member)
+        assert _panel_keys(body) == ["enrollment", "ecm_episode", "referrals"], person
+        assert "May 17, 1980" in body, person
+
+
+def test_referral_only_viewer_sees_referral_data_only(client, cast):
+    # A second referral, to another CS provider, that cs_provider must not read.
+    factories.ReferralFactory(
+        member=cast.member, receiving_organization=cast.other_cs_organization
+    )
+
+    body = _chart(client, cast.cs_provider, cast.member)
+
+    assert "Casey Castmember" in body
+    assert cast.member.cin in body
+    assert _panel_keys(body) == ["referrals"]
+    assert "1980" not in body  # no birth date
+    assert "Cast Plan" not in body  # no enrollment
+    assert "Cast ECM Provider" not in body  # no episode
+    assert "Cast CS Provider" in body
+    assert "Cast Other CS" not in body
+    assert "referral information only" in body
+
+
+def test_chart_view_is_audited_once_with_the_member(client, cast):
+    client.force_login(cast.cs_provider)
+    client.get(_chart_url(cast.member))
+
+    events = AuditEvent.objects.filter(actor_id=cast.cs_provider.pk, action="view")
+    assert [(e.action, e.object_type, e.member_ids) for e in events] == [
+        ("view", "member", [cast.member.pk])
+    ]
+
+
+def test_member_without_current_enrollment_says_so(client, cast):
+    member = factories.MemberFactory()
+    factories.EnrollmentFactory(
+        member=member, plan=cast.plan, end_date=date(2025, 3, 31)
+    )
+
+    body = _chart(client, cast.plan_admin, member)
+
+    assert "Not currently enrolled" in body
+    assert "Mar 31, 2025" in body  # the ended span, in the enrollment panel
+    assert "No open ECM episode." in body
+    assert "No referrals." in body
+
+
+# --- Query counts ------------------------------------------------------------------
+
+# Session, user, roles, permissions (user and group, for the navigation), the
+# user's organization (page header), the audit event, and the session save that
+# extends the idle clock (savepoint, update, release).
+SHELL_QUERIES = 10
+# members.access.access_member: fetch the member, check the access rules.
+ACCESS_QUERIES = 2
+
+
+def _data_rows(response):
+    body = response.content.decode()
+    return body.count("<tr>") - body.count("<thead><tr>")
+
+
+def _grow(cast, count):
+    """More rows in every panel, to show the counts do not grow with them."""
+    for year in range(2010, 2010 + count):
+        factories.EnrollmentFactory(
+            member=cast.member,
+            plan=cast.other_plan,
+            start_date=date(year, 1, 1),
+            end_date=date(year, 6, 30),
+        )
+        factories.ReferralFactory(
+            member=cast.member, receiving_organization=cast.cs_organization
+        )
+
+
+@pytest.mark.parametrize("extra", [0, 4])
+def test_chart_query_count_for_a_care_manager(
+    client, cast, django_assert_num_queries, extra
+):
+    _grow(cast, extra)
+    client.force_login(cast.lead_care_manager)
+    client.get(reverse("home"))
+
+    # The shell, the access check, the header's current enrollment, one per panel.
+    with django_assert_num_queries(SHELL_QUERIES + ACCESS_QUERIES + 1 + 3):
+        response = client.get(_chart_url(cast.member))
+
+    assert _data_rows(response) == 2 + 2 * extra
+
+
+@pytest.mark.parametrize("extra", [0, 4])
+def test_chart_query_count_for_a_referral_only_viewer(
+    client, cast, django_assert_num_queries, extra
+):
+    _grow(cast, extra)
+    client.force_login(cast.cs_provider)
+    client.get(reverse("home"))
+
+    # The shell, a failed chart-scope check, the referral-scope check, the panel.
+    with django_assert_num_queries(SHELL_QUERIES + 2 * ACCESS_QUERIES + 1):
+        response = client.get(_chart_url(cast.member))
+
+    assert _data_rows(response) == 1 + extra
+
+
+def _panel(key):
+    return next(
+        panel
+        for panel in panel_registry.chart_panels(registry.CHART)
+        if panel.key == key
+    )
+
+
+def _request(user, scope):
+    request = RequestFactory().get("/")
+    request.user = user
+    request.chart_scope = scope
+    return request
+
+
+@pytest.mark.parametrize(
+    ("key", "scope", "viewer"),
+    [
+        ("enrollment", registry.CHART, "lead_care_manager"),
+        ("ecm_episode", registry.CHART, "lead_care_manager"),
+        ("referrals", registry.CHART, "lead_care_manager"),
+        ("referrals", registry.REFERRAL, "cs_provider"),
+    ],
+)
+@pytest.mark.parametrize("extra", [0, 3])
+def test_each_panel_runs_one_query(
+    cast, django_assert_num_queries, key, scope, viewer, extra
+):
+    _grow(cast, extra)
+    panel = _panel(key)
+    request = _request(getattr(cast, viewer), scope)
+    request.user.organization  # noqa: B018  (loaded by the page already)
+
+    with django_assert_num_queries(1):
+        context = panel.context(request, cast.member)
+        html = render_to_string(panel.template, context)
+
+    assert "Casey" not in html  # panels never repeat the header's identifiers
+
+
+def test_referral_panel_defaults_to_the_narrow_scope(cast):
+    factories.ReferralFactory(
+        member=cast.member, receiving_organization=cast.other_cs_organization
+    )
+    request = RequestFactory().get("/")
+    request.user = cast.cs_provider  # no chart_scope set by a view
+
+    context = _panel("referrals").context(request, cast.member)
+
+    assert [r.receiving_organization for r in context["referrals"]] == [
+        cast.cs_organization
+    ]
+
+
+def test_registry_orders_panels_and_filters_by_scope(db):
+    chart = [panel.key for panel in panel_registry.chart_panels(registry.CHART)]
+    referral = [panel.key for panel in panel_registry.chart_panels(registry.REFERRAL)]
+
+    assert chart[:2] == ["enrollment", "ecm_episode"]
+    assert "referrals" in chart
+    assert referral == ["referrals"]
+    with pytest.raises(ValueError, match="unknown scope"):
+        panel_registry.chart_panels("everything")
