@@ -17,6 +17,48 @@ class CarePlansConfig(AppConfig):
             roles.PROVIDER_API,
         ):
             roles.grant(role, "care_plans.view_episode")
+        # Who takes which step of the episode (DESIGN.md §4.2).
+        roles.grant(
+            roles.PLAN_ADMIN,
+            "care_plans.add_episode",
+            "care_plans.authorize_episode",
+            "care_plans.assign_episode",
+            "care_plans.assign_lead_care_manager",
+            "care_plans.discontinue_episode",
+        )
+        for role in (roles.SUPERVISOR, roles.PROVIDER_ADMIN):
+            roles.grant(
+                role,
+                "care_plans.add_episode",
+                "care_plans.assign_lead_care_manager",
+                "care_plans.discontinue_episode",
+            )
+        roles.grant(roles.PROVIDER_ADMIN, "care_plans.presumptively_authorize_episode")
+        for role in (roles.CARE_MANAGER, roles.SUPERVISOR, roles.PROVIDER_API):
+            roles.grant(
+                role,
+                "care_plans.add_outreachattempt",
+                "care_plans.add_encounter",
+                "care_plans.enroll_episode",
+            )
+        roles.grant(roles.CARE_MANAGER, "care_plans.add_episode")
+        roles.grant(roles.PROVIDER_API, "care_plans.discontinue_episode")
+
+        from calaim.work.kinds import register_task_kind
+        from care_plans.services.episodes import (
+            AUTHORIZATION_TASK,
+            end_episodes_on_termination,
+        )
+        from members.services import termination_hooks
+
+        register_task_kind(
+            AUTHORIZATION_TASK,
+            label="ECM authorization decision",
+            description="Decide an ECM authorization request: 5 business days, "
+            "or 72 hours when expedited.",
+        )
+        if end_episodes_on_termination not in termination_hooks:
+            termination_hooks.append(end_episodes_on_termination)
 
         from calaim.web import panels
         from care_plans import views

@@ -102,6 +102,7 @@ def build_cast() -> Cast:
     f.EnrollmentFactory(member=other_member, plan=other_plan)
     episode = f.EpisodeFactory(
         member=member,
+        plan=plan,
         ecm_provider=ecm_provider,
         lead_care_manager=users["lead_care_manager"],
     )

@@ -89,6 +89,7 @@ class EpisodeFactory(factory.django.DjangoModelFactory):
     ecm_provider = factory.SubFactory(OrganizationFactory, ecm=True)
     status = Episode.Status.ENROLLED
     opened_at = factory.LazyFunction(timezone.now)
+    enrolled_on = factory.LazyFunction(timezone.localdate)
 
 
 class ReferralFactory(factory.django.DjangoModelFactory):

@@ -18,6 +18,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
+from calaim.errors import ConflictError
+
 
 class Conflict(exceptions.APIException):
     """409: the write lost a race, e.g. `Conflict(code="stale_version")`."""
@@ -86,6 +88,8 @@ def _as_api_exception(exc):
         return exceptions.PermissionDenied(*exc.args)
     if isinstance(exc, DjangoValidationError):
         return _from_django_validation_error(exc)
+    if isinstance(exc, ConflictError):
+        return Conflict(exc.message, code=exc.code)
     return exc
 
 

@@ -173,3 +173,27 @@ def _audit(task: Task, *, action: str, actor, reason: str = "") -> None:
         actor=actor,
         reason=reason,
     )
+
+
+@transaction.atomic
+def tasks_close_for_source(
+    *, source, kind: str, actor, status: str = TaskStatus.DONE
+) -> int:
+    """Close the open tasks of `kind` about `source` because the step they waited
+    for was taken (an authorization decided, a plan agreed).
+
+    The calling service has already checked that `actor` may take that step, so
+    no task permission is asked again; each closed task is audited.
+    """
+    source_type, source_id = source_key(source)
+    closed = 0
+    for task in Task.objects.select_for_update().filter(
+        kind=kind, source_type=source_type, source_id=source_id, status=TaskStatus.OPEN
+    ):
+        task.status = status
+        task.closed_at = timezone.now()
+        task.closed_by = actor
+        task.save(update_fields=["status", "closed_at", "closed_by"])
+        _audit(task, action="update", actor=actor, reason=f"closed: {status}")
+        closed += 1
+    return closed

@@ -18,6 +18,8 @@ from calaim.accounts.models import ApiClient, County, Organization, PlanCode, Us
 from calaim.accounts.services import api_client_create, user_create
 from calaim.validators import npi_check_digit
 from care_plans.models import Episode
+from care_plans.services import episode_identify
+from community_supports.models import ProviderContract
 from members.models import Enrollment
 from members.services import member_by_cin, member_create
 from referrals.models import Referral
@@ -97,6 +99,7 @@ class Command(BaseCommand):
     def handle(self, *args, members, quiet, **options):
         organizations = self._organizations()
         users = self._users(organizations)
+        self._contracts(organizations)
         self._members(organizations, users, members)
         clients = self._api_clients(organizations)
         superuser = User.objects.filter(email="admin@calaim.example").first()
@@ -141,6 +144,27 @@ class Command(BaseCommand):
                 )
             organizations[name] = organization
         return organizations
+
+    def _contracts(self, organizations):
+        """ECM contracts: Pacific Coast with Harbor (San Diego) and Sunrise (Los
+        Angeles); Golden Valley with Sunrise (Los Angeles)."""
+        for plan, provider, county, presumptive in [
+            ("Pacific Coast Health Plan", "Harbor Community Care", "37", True),
+            ("Pacific Coast Health Plan", "Sunrise ECM Partners", "19", False),
+            ("Golden Valley Health", "Sunrise ECM Partners", "19", False),
+        ]:
+            contract, created = ProviderContract.objects.get_or_create(
+                plan=organizations[plan],
+                provider=organizations[provider],
+                service=ProviderContract.Service.ECM,
+                defaults={
+                    "start_date": date(2024, 1, 1),
+                    "capacity": 500,
+                    "may_presumptively_authorize": presumptive,
+                },
+            )
+            if created:
+                contract.counties.add(county)
 
     def _users(self, organizations):
         users = {}
@@ -227,12 +251,27 @@ class Command(BaseCommand):
                 start_date=date(today.year - 1, 1, 1),
             )
             if number % 3 != 0:  # two in three are in ECM
+                opened = timezone.now() - timedelta(days=number * 3)
                 Episode.objects.create(
                     member=member,
+                    plan=plan,
                     ecm_provider=harbor if in_san_diego else sunrise,
                     lead_care_manager=harbor_lcm if in_san_diego else sunrise_lcm,
                     status=Episode.Status.ENROLLED,
-                    opened_at=timezone.now() - timedelta(days=number * 3),
+                    opened_at=opened,
+                    authorized_from=opened.date(),
+                    authorized_through=opened.date() + timedelta(days=365),
+                    authorization_number=f"ECM-{number:05d}",
+                    assigned_at=opened,
+                    enrolled_on=opened.date(),
+                    consent_method="verbal",
+                )
+            elif plan == pacific:  # waiting in the plan's authorization queue
+                episode_identify(
+                    member=member,
+                    source=Episode.Source.PLAN_DATA,
+                    actor=users["plan.admin@pacificcoast.example"],
+                    urgency="expedited" if number % 2 else "standard",
                 )
             if number % 5 == 0:
                 Referral.objects.create(
