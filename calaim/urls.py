@@ -15,10 +15,12 @@ urlpatterns = [
     path("audit/", include("calaim.audit.urls")),
     path("api/", include("calaim.api.urls")),
     path("api/v1/", include("members.api_urls")),
+    path("api/v1/", include("care_plans.api_urls")),
     path("o/", include("calaim.api.oauth_urls")),
     path("notifications/", include("calaim.notifications.urls")),
     path("tasks/", include("calaim.work.urls")),
     path("members/", include("members.urls")),
+    path("ecm/", include("care_plans.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -30,6 +30,11 @@ ENDPOINT_MODULES = [
     "tests.platform.web_endpoints",
     "tests.members.endpoints",
     "tests.members.api_endpoints",
+    "tests.care_plans.plan_endpoints",
+    "tests.care_plans.cm_endpoints",
+    "tests.care_plans.api_endpoints",
+    "tests.members.search_endpoints",
+    "tests.members.import_endpoints",
 ]
 
 # Routes that are not about member data, each tested on its own.

@@ -1,0 +1,3 @@
+"""URL patterns (see care_plans/urls.py)."""
+
+urlpatterns = []

@@ -1,0 +1,1 @@
+"""Permission-matrix entries (see tests/matrix.py)."""
