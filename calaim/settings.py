@@ -352,6 +352,12 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep nobody ran in time is replaced by the next one, not queued up.
         "options": {"expires": OUTBOX_SWEEP_SECONDS},
     },
+    # 834 files whose import message was lost (broker outage) are queued again.
+    "enrollment-files-sweep": {
+        "task": "members.tasks.sweep_received_enrollment_files",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
 }
 
 # Where the file e-mail backend writes (EMAIL_BACKEND=...filebased.EmailBackend).

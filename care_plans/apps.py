@@ -86,3 +86,23 @@ class CarePlansConfig(AppConfig):
             roles=(roles.SUPERVISOR, roles.PROVIDER_ADMIN),
             context=views.organization_episodes_panel,
         )
+
+        # The care manager's ECM panels (care_plans/cm_views.py), after the
+        # episode itself.
+        from calaim import access as registry_scopes
+        from care_plans import cm_views
+
+        for key, title, order, context in (
+            ("ecm_outreach", "Outreach", 22, cm_views.outreach_panel),
+            ("ecm_encounters", "Encounters", 24, cm_views.encounters_panel),
+            ("ecm_timeline", "ECM timeline", 26, cm_views.timeline_panel),
+            ("ecm_notices", "Notices", 28, cm_views.notices_panel),
+        ):
+            panels.register_panel(
+                key,
+                title=title,
+                template=f"care_plans/panels/{key.removeprefix('ecm_')}.html",
+                order=order,
+                scope=registry_scopes.CHART,
+                context=context,
+            )

@@ -1,9 +1,41 @@
 """Reads of ECM episodes, scoped to what the user may see."""
 
-from django.db.models import QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.core.exceptions import ValidationError
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.http import Http404
+from django.utils import timezone
 
 from calaim import access as registry
-from care_plans.models import Episode
+from calaim.accounts import roles
+from calaim.accounts.models import PlanCode
+from calaim.work.models import Task, TaskStatus
+from care_plans.models import (
+    Encounter,
+    EncounterMode,
+    Episode,
+    EpisodeEvent,
+    EpisodeStatus,
+    Notice,
+    OutreachAttempt,
+)
+from members.models import Enrollment, MemberPopulation
 
 
 def _open_episodes_visible_to(user) -> QuerySet[Episode]:
@@ -47,6 +79,330 @@ def open_episode_for(member) -> Episode | None:
     """
     return (
         Episode.objects.filter(member_id=member.pk, closed_at__isnull=True)
-        .select_related("ecm_provider", "lead_care_manager")
+        .select_related("ecm_provider", "lead_care_manager", "population")
         .first()
+    )
+
+
+# --- The care manager's caseload page (care_plans/cm_views.py) ------------------------
+
+# Statuses in which the provider is still trying to reach the member.
+OUTREACH_STATUSES = (EpisodeStatus.ASSIGNED, EpisodeStatus.OUTREACH)
+
+
+def caseload_scope(user) -> str | None:
+    """Whose caseload `user` sees: "own" (a care manager's), "organization" (a
+    supervisor's or provider administrator's), or None (no caseload page)."""
+    if user.has_role(roles.SUPERVISOR, roles.PROVIDER_ADMIN):
+        return "organization" if user.organization_id else None
+    if user.has_role(roles.CARE_MANAGER):
+        return "own"
+    return None
+
+
+def _current_populations(today) -> QuerySet[MemberPopulation]:
+    return MemberPopulation.objects.filter(start_date__lte=today).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=today)
+    )
+
+
+def caseload_rows(
+    user,
+    *,
+    status: str = "",
+    population: str = "",
+    needs_outreach: bool = False,
+    search: str = "",
+    lead_care_manager_id: int | None = None,
+) -> QuerySet[Episode]:
+    """The open episodes of a caseload, each annotated for the caseload page.
+
+    A care manager gets the episodes they lead; a supervisor or provider
+    administrator the organization's (optionally one lead care manager's). Every
+    row carries its last contact (latest outreach attempt or encounter), its
+    next due item (the earliest open Task about the member owned by the user,
+    the lead care manager or the provider's queue), whether that is overdue, and
+    the outreach counts the outreach rule needs, all as correlated subqueries, so
+    the page costs the same few queries for 5 rows or 500. The member's current
+    populations of focus come in one prefetch. Overdue rows come first, then by
+    due date, then by name.
+    """
+    scope = caseload_scope(user)
+    if scope is None:
+        return Episode.objects.none()
+    episodes = _open_episodes_visible_to(user)
+    if scope == "own":
+        episodes = episodes.filter(lead_care_manager_id=user.pk)
+    else:
+        episodes = episodes.filter(ecm_provider_id=user.organization_id)
+        if lead_care_manager_id:
+            episodes = episodes.filter(lead_care_manager_id=lead_care_manager_id)
+    today = timezone.localdate()
+    now = timezone.now()
+    if status:
+        episodes = episodes.filter(status=status)
+    if needs_outreach:
+        episodes = episodes.filter(status__in=OUTREACH_STATUSES)
+    if population:
+        episodes = episodes.filter(
+            Exists(
+                _current_populations(today).filter(
+                    member_id=OuterRef("member_id"), population_id=population
+                )
+            )
+        )
+    for word in search.split()[:5]:
+        episodes = episodes.filter(
+            Q(member__last_name__icontains=word)
+            | Q(member__first_name__icontains=word)
+            | Q(member__cin__iexact=word)
+        )
+
+    attempts = OutreachAttempt.objects.filter(episode_id=OuterRef("pk")).order_by()
+    encounters = Encounter.objects.filter(episode_id=OuterRef("pk")).order_by()
+    tasks = Task.objects.filter(
+        Q(owner_id=user.pk)
+        | Q(owner_id=OuterRef("lead_care_manager_id"))
+        | Q(organization_id=OuterRef("ecm_provider_id")),
+        member_id=OuterRef("member_id"),
+        status=TaskStatus.OPEN,
+    ).order_by("due_at", "id")
+
+    def outreach_aggregate(expression):
+        return Subquery(
+            attempts.values("episode_id").annotate(value=expression).values("value")
+        )
+
+    return (
+        episodes.select_related("member", "lead_care_manager")
+        .prefetch_related(
+            Prefetch(
+                "member__populations",
+                queryset=_current_populations(today)
+                .select_related("population")
+                .order_by("population__sort_order", "population_id"),
+                to_attr="current_populations",
+            )
+        )
+        .annotate(
+            last_outreach_at=outreach_aggregate(Max("attempted_at")),
+            first_outreach_at=outreach_aggregate(Min("attempted_at")),
+            outreach_count=Coalesce(outreach_aggregate(Count("pk")), 0),
+            outreach_methods=Coalesce(
+                outreach_aggregate(Count("method", distinct=True)), 0
+            ),
+            last_encounter_on=Subquery(
+                encounters.values("episode_id")
+                .annotate(value=Max("occurred_on"))
+                .values("value")
+            ),
+            next_due_at=Subquery(tasks.values("due_at")[:1]),
+            next_due_kind=Subquery(tasks.values("kind")[:1]),
+        )
+        .annotate(
+            is_overdue=Case(
+                When(next_due_at__lt=now, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by(
+            F("is_overdue").desc(),
+            F("next_due_at").asc(nulls_last=True),
+            "member__last_name",
+            "member__first_name",
+            "member_id",
+        )
+    )
+
+
+def outreach_rule_state(episode) -> tuple[bool, str]:
+    """outreach_rule_met's answer from caseload_rows' annotations (no query).
+
+    The same thresholds as care_plans.services.episodes.outreach_rule_met, which
+    stays the authority when closing an episode; tests/care_plans/
+    test_cm_pages.py checks the two agree.
+    """
+    from care_plans.services import episodes as rules
+
+    count, methods = episode.outreach_count, episode.outreach_methods
+    span = (episode.last_outreach_at - episode.first_outreach_at).days if count else 0
+    if count < rules.OUTREACH_MIN_ATTEMPTS:
+        return False, f"{count} of {rules.OUTREACH_MIN_ATTEMPTS} attempts so far."
+    if methods < rules.OUTREACH_MIN_METHODS:
+        return (
+            False,
+            f"Attempts used {methods} method; {rules.OUTREACH_MIN_METHODS} needed.",
+        )
+    if span < rules.OUTREACH_MIN_DAYS:
+        return False, f"Attempts span {span} days; {rules.OUTREACH_MIN_DAYS} needed."
+    return True, "The outreach rule is met."
+
+
+def caseload_care_managers(user) -> QuerySet:
+    """The active care managers of a supervisor's organization (the filter menu)."""
+    from django.contrib.auth import get_user_model
+
+    if user.organization_id is None:
+        return get_user_model().objects.none()
+    return (
+        get_user_model()
+        .objects.filter(
+            organization_id=user.organization_id,
+            is_active=True,
+            is_service_account=False,
+            groups__name=roles.CARE_MANAGER,
+        )
+        .order_by("full_name", "pk")
+    )
+
+
+# --- The chart's ECM panels -------------------------------------------------------
+
+
+def latest_episode_for(member) -> Episode | None:
+    """The member's open episode, or else their most recent closed one, with its
+    provider and lead care manager (the chart's outreach and encounter panels)."""
+    return (
+        Episode.objects.filter(member_id=member.pk)
+        .select_related("ecm_provider", "lead_care_manager", "population")
+        .order_by(F("closed_at").desc(nulls_first=True), "-opened_at", "-pk")
+        .first()
+    )
+
+
+def episode_events_for(member, limit: int = 100) -> list[EpisodeEvent]:
+    """The member's ECM history across all episodes, newest first."""
+    return list(
+        EpisodeEvent.objects.filter(episode__member_id=member.pk)
+        .select_related("actor__organization")
+        .order_by("-occurred_at", "-pk")[:limit]
+    )
+
+
+def notices_for(member) -> list[Notice]:
+    """The notices generated for the member's episodes, newest first (no HTML)."""
+    return list(
+        Notice.objects.filter(episode__member_id=member.pk)
+        .defer("html")
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+# --- The provider API (care_plans/api/) -------------------------------------------
+
+
+def _encounter_rollup(aggregate):
+    """One aggregate over the episode's encounters, as a correlated subquery.
+
+    A subquery per value rather than a JOIN with GROUP BY: the page's other joins
+    stay one row per episode, and each subquery uses the (episode, occurred_on)
+    index.
+    """
+    return Subquery(
+        Encounter.objects.filter(episode_id=OuterRef("pk"))
+        .order_by()
+        .values("episode_id")
+        .annotate(value=aggregate)
+        .values("value")
+    )
+
+
+def with_rtf_fields(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+    """Join and annotate everything the API's RTF projection reads
+    (`care_plans.rtf.episode_row`), so a page of episodes is one query.
+
+    `changed_at` is the latest of the episode's, the member's and the newest
+    encounter's write: what `updated_since` filters on, since a new encounter
+    changes the RTF counts without touching the episode row.
+    """
+    in_person = Q(mode=EncounterMode.IN_PERSON)
+    return episodes.select_related(
+        "member", "plan", "ecm_provider", "lead_care_manager"
+    ).annotate(
+        most_recent_encounter_date=_encounter_rollup(Max("occurred_on")),
+        in_person_encounter_count=Coalesce(
+            _encounter_rollup(Count("pk", filter=in_person)), 0
+        ),
+        telephonic_video_encounter_count=Coalesce(
+            _encounter_rollup(Count("pk", filter=~in_person)), 0
+        ),
+        primary_payer_id=Subquery(
+            Enrollment.objects.filter(
+                member_id=OuterRef("member_id"), plan_id=OuterRef("plan_id")
+            )
+            .order_by("-start_date")
+            .annotate(
+                code=Subquery(
+                    PlanCode.objects.filter(
+                        plan_id=OuterRef("plan_id"), county_id=OuterRef("county_id")
+                    ).values("code")[:1]
+                )
+            )
+            .values("code")[:1]
+        ),
+        populations_of_focus=ArraySubquery(
+            MemberPopulation.objects.filter(
+                member_id=OuterRef("member_id"), end_date__isnull=True
+            )
+            .order_by("population_id")
+            .values("population_id")
+        ),
+        # GREATEST skips NULLs in PostgreSQL: an episode without encounters
+        # still has a changed_at.
+        changed_at=Greatest(
+            "updated_at",
+            "member__updated_at",
+            _encounter_rollup(Max("created_at")),
+        ),
+    )
+
+
+def episodes_visible_to(user) -> QuerySet[Episode]:
+    """The episodes the API shows `user`, with the RTF fields.
+
+    A plan's staff see the plan's episodes, open or closed; a provider's staff
+    and its system see their organization's open episodes. Both only for members
+    the access registry lets them see, so a care manager gets their caseload and
+    a colleague without responsibility nothing. Narrower than the chart on
+    purpose: a provider serving a member now does not see the episodes that
+    member had with another provider.
+    """
+    if user.organization_id is None:
+        return Episode.objects.none()
+    ours = Q(plan_id=user.organization_id) | Q(
+        ecm_provider_id=user.organization_id, closed_at__isnull=True
+    )
+    return with_rtf_fields(
+        Episode.objects.filter(
+            ours, member_id__in=registry.visible_member_ids(user)
+        ).order_by()
+    )
+
+
+def episode_visible_to(user, episode_uuid) -> Episode:
+    """One episode of `episodes_visible_to(user)`, or Http404 whether it is
+    missing or not the caller's (existence does not leak)."""
+    try:
+        return episodes_visible_to(user).get(uuid=episode_uuid)
+    except (Episode.DoesNotExist, ValidationError, ValueError) as missing:
+        raise Http404("No such episode.") from missing
+
+
+def episode_with_rtf_fields(episode: Episode) -> Episode:
+    """Re-read an episode the caller has just changed, for the API's answer.
+
+    Not scoped: the service that made the change checked the caller, and a
+    provider that discontinues an episode no longer sees it in its list.
+    """
+    return with_rtf_fields(Episode.objects.filter(pk=episode.pk)).get()
+
+
+def encounters_of(episode: Episode) -> QuerySet[Encounter]:
+    """The encounters of an episode the caller has already been given access to."""
+    return (
+        Encounter.objects.filter(episode_id=episode.pk)
+        .select_related("episode")
+        .order_by()
     )

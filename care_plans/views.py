@@ -8,8 +8,15 @@ HOME_LIST_LIMIT = 50
 
 
 def episode_panel(request, member):
-    """Chart panel: the member's open ECM episode."""
-    return {"episode": selectors.open_episode_for(member)}
+    """Chart panel: the member's open ECM episode, and the forms (discontinue,
+    reassign, cover) for those who may use them."""
+    from care_plans.cm_views import episode_actions_context, latest_episode
+
+    # One read of the episode serves this panel and the other ECM panels.
+    episode = latest_episode(request, member)
+    if episode is not None and not episode.is_open:
+        episode = None
+    return {"episode": episode, **episode_actions_context(request, episode)}
 
 
 def caseload_panel(request):

@@ -40,13 +40,29 @@ class MembersConfig(AppConfig):
         from calaim.web import panels
         from members import views
 
-        panels.register_panel(
-            "enrollment",
-            title="Enrollment",
-            template="members/panels/enrollment.html",
-            order=10,
-            context=views.enrollment_panel,
-        )
+        # The member record's panels: chart scope (the default), so a Community
+        # Supports provider with only referral access never gets them.
+        chart_panels = [
+            ("demographics", "Demographics", 5, views.demographics_panel),
+            ("enrollment", "Enrollment history", 10, views.enrollment_panel),
+            ("populations", "Populations of focus", 30, views.populations_panel),
+            (
+                "other_programs",
+                "Programs that exclude ECM",
+                35,
+                views.other_programs_panel,
+            ),
+            ("cin_history", "CIN history", 60, views.cin_history_panel),
+            ("changes", "Changes", 70, views.changes_panel),
+        ]
+        for key, title, order, context in chart_panels:
+            panels.register_panel(
+                key,
+                title=title,
+                template=f"members/panels/{key}.html",
+                order=order,
+                context=context,
+            )
         panels.register_home_panel(
             "plan_members",
             title="Members of the plan",

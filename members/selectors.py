@@ -32,7 +32,8 @@ def member_search(
 ) -> list[Member]:
     """Find members the user may see by CIN (current or prior, or a BIC ID), by
     name with typo tolerance (pg_trgm), and/or by birth date, best match first."""
-    members = registry.visible_members(user)
+    # A duplicate merged into another record is found through the survivor.
+    members = registry.visible_members(user).filter(merged_into__isnull=True)
     query = " ".join((query or "").split())
     if not query and birth_date is None:
         return []
@@ -44,6 +45,7 @@ def member_search(
         members = members.filter(
             Exists(MemberCin.objects.filter(member=OuterRef("pk"), cin=cin))
         )
+        members = members.select_related("county")
         return list(members.order_by("last_name", "first_name", "id")[:limit])
     if query:
         for word in query.split():

@@ -10,6 +10,7 @@ embedded servers, on Ctrl-C.
 """
 
 import argparse
+import contextlib
 import os
 import re
 import shlex
@@ -63,6 +64,20 @@ def wait_until_up(url, deadline_seconds=60) -> bool:
         except OSError:
             time.sleep(0.3)
     return False
+
+
+def _wait_for_group(pgid: int, seconds: float = 10) -> None:
+    """Wait until every process of a group is gone (a Celery worker's pool
+    children can outlive its main process by a moment), then kill stragglers."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def main() -> int:
@@ -131,6 +146,7 @@ def main() -> int:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+            _wait_for_group(process.pid)
         if embedded_used:
             from calaim import embedded
 

@@ -46,6 +46,18 @@ def nav_links(request) -> list[NavLink]:
     links = [("Home", reverse("home"))]
     if user.has_role(*TASK_ROLES):
         links.append(("My tasks", _url("my_tasks", "/tasks/")))
+    if user.has_role(roles.SUPERVISOR, roles.PROVIDER_ADMIN):
+        links.append(("Caseloads", _url("ecm_caseload", "/ecm/caseload/")))
+    elif user.has_role(roles.CARE_MANAGER):
+        links.append(("My caseload", _url("ecm_caseload", "/ecm/caseload/")))
+    if user.has_perm("members.view_member"):
+        links.append(("Find a member", _url("member_search", "/members/search/")))
+    if user.has_perm("members.view_enrollmentfile"):
+        links.append(("Enrollment files", reverse("enrollment_files")))
+    if user.has_perm("care_plans.authorize_episode"):
+        links.append(("ECM authorizations", _url("ecm_authorization_queue", "/ecm/")))
+    if user.has_perm("care_plans.assign_episode"):
+        links.append(("ECM assignments", _url("ecm_assignment_queue", "/ecm/")))
     # Notifications has its own link with the unread badge (notifications/badge.html).
     if user.has_perm("audit.view_auditevent"):
         links.append(("Audit trail", reverse("audit_log")))

@@ -4,14 +4,26 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care_plans', '0003_identified_replaces_referred'),
+        ("care_plans", "0003_identified_replaces_referred"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='episode',
-            options={'ordering': ['-opened_at'], 'permissions': [('authorize_episode', 'Authorize or deny ECM'), ('presumptively_authorize_episode', 'Presumptively authorize ECM'), ('assign_episode', 'Assign an episode to an ECM provider'), ('assign_lead_care_manager', "Change an episode's lead care manager"), ('enroll_episode', 'Record consent, a decline or unable-to-reach'), ('discontinue_episode', 'Discontinue ECM')]},
+            name="episode",
+            options={
+                "ordering": ["-opened_at"],
+                "permissions": [
+                    ("authorize_episode", "Authorize or deny ECM"),
+                    ("presumptively_authorize_episode", "Presumptively authorize ECM"),
+                    ("assign_episode", "Assign an episode to an ECM provider"),
+                    (
+                        "assign_lead_care_manager",
+                        "Change an episode's lead care manager",
+                    ),
+                    ("enroll_episode", "Record consent, a decline or unable-to-reach"),
+                    ("discontinue_episode", "Discontinue ECM"),
+                ],
+            },
         ),
     ]

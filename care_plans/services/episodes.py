@@ -64,12 +64,10 @@ def _locked(episode: Episode, expected_version: int | None) -> Episode:
 
 def _require_status(episode: Episode, allowed, action: str) -> None:
     if episode.status not in allowed:
+        status = episode.get_status_display().lower()
+        message = f"Cannot {action} an episode that is {status}."
         raise ValidationError(
-            {
-                "status": f"Cannot {action} an episode that is "
-                f"{episode.get_status_display().lower()}."
-            },
-            code="illegal_transition",
+            {"status": ValidationError(message, code="illegal_transition")}
         )
 
 
@@ -149,8 +147,11 @@ def plan_of(member: Member, on: date) -> Enrollment:
     )
     if span is None:
         raise ValidationError(
-            {"member": "The member is not enrolled with a plan today."},
-            code="not_enrolled",
+            {
+                "member": ValidationError(
+                    "The member is not enrolled with a plan today.", code="not_enrolled"
+                )
+            }
         )
     return span
 
@@ -276,9 +277,9 @@ def _check_no_exclusion(episode: Episode, on: date) -> None:
     exclusions = ecm_exclusions_on(episode.member, on)
     if exclusions:
         names = ", ".join(program.get_program_display() for program in exclusions)
+        message = f"The member is enrolled in {names}, which excludes ECM."
         raise ValidationError(
-            {"member": f"The member is enrolled in {names}, which excludes ECM."},
-            code="ecm_exclusion",
+            {"member": ValidationError(message, code="ecm_exclusion")}
         )
 
 
@@ -694,7 +695,9 @@ def episode_unable_to_reach(
     _require_status(episode, {S.OUTREACH}, "close as unable to reach")
     met, why = outreach_rule_met(episode)
     if not met:
-        raise ValidationError({"outreach": f"Not yet: {why}"}, code="outreach_rule")
+        raise ValidationError(
+            {"outreach": ValidationError(f"Not yet: {why}", code="outreach_rule")}
+        )
     episode.discontinued_on = timezone.localdate()
     episode.discontinuation_reason = DiscontinuationReason.UNABLE_TO_REACH
     return _move(
@@ -722,10 +725,9 @@ def episode_discontinue(
     """Discontinue ECM with a coded reason; the member gets a notice of action
     (not after death or loss of Medi-Cal, when there is no one to notify)."""
     registry.require_permission(actor, "care_plans.discontinue_episode")
-    if not actor.is_service_account:
-        _require_sight(actor, episode)
-        if actor.organization_id not in (episode.ecm_provider_id, episode.plan_id):
-            raise PermissionDenied("Only the provider or the plan discontinues ECM.")
+    _require_sight(actor, episode)
+    if actor.organization_id not in (episode.ecm_provider_id, episode.plan_id):
+        raise PermissionDenied("Only the provider or the plan discontinues ECM.")
     episode = _locked(episode, expected_version)
     _require_status(
         episode,

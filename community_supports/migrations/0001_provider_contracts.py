@@ -5,32 +5,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_seed_california_counties'),
+        ("accounts", "0002_seed_california_counties"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProviderContract',
+            name="ProviderContract",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('service', models.CharField(choices=[('ecm', 'Enhanced Care Management'), ('cs', 'Community Supports')], max_length=3)),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('capacity', models.PositiveIntegerField(blank=True, null=True)),
-                ('may_presumptively_authorize', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('counties', models.ManyToManyField(related_name='+', to='accounts.county')),
-                ('plan', models.ForeignKey(limit_choices_to={'is_plan': True}, on_delete=django.db.models.deletion.PROTECT, related_name='contracts_as_plan', to='accounts.organization')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contracts_as_provider', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "service",
+                    models.CharField(
+                        choices=[
+                            ("ecm", "Enhanced Care Management"),
+                            ("cs", "Community Supports"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("capacity", models.PositiveIntegerField(blank=True, null=True)),
+                ("may_presumptively_authorize", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "counties",
+                    models.ManyToManyField(related_name="+", to="accounts.county"),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        limit_choices_to={"is_plan": True},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contracts_as_plan",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contracts_as_provider",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['plan_id', 'provider__name'],
-                'indexes': [models.Index(fields=['plan', 'service', 'provider'], name='contract_lookup')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end_date__isnull', True), ('end_date__gte', models.F('start_date')), _connector='OR'), name='contract_ends_after_it_starts')],
+                "ordering": ["plan_id", "provider__name"],
+                "indexes": [
+                    models.Index(
+                        fields=["plan", "service", "provider"], name="contract_lookup"
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("end_date__isnull", True),
+                            ("end_date__gte", models.F("start_date")),
+                            _connector="OR",
+                        ),
+                        name="contract_ends_after_it_starts",
+                    )
+                ],
             },
         ),
     ]
