@@ -334,7 +334,7 @@ def test_assigning_twice_gives_a_conflict_the_second_time(cast, contract, newcom
         )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_simultaneous_assignments_one_wins(cast, contract, newcomer):
     """Two plan administrators press Assign at the same moment, each on its own
     database connection: one assignment lands, the other gets a conflict."""

@@ -581,7 +581,7 @@ processes = workers.processes
 
 @pytest.mark.worker
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_imports_an_uploaded_file(client, settings, tmp_path, processes):
     settings.DATA_DIR = tmp_path / "data"
     plan = factories.OrganizationFactory(name="Worker Plan", plan=True)

@@ -39,7 +39,7 @@ def test_the_database_refuses_update_and_delete():
     assert event.actor_label == "someone@example.org"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_truncate_stays_possible_for_test_flushes():
     _event()
     with connection.cursor() as cursor:

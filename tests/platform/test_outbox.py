@@ -73,7 +73,7 @@ def _enqueue(kind, recipient, key, **extra):
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_enqueue_in_rolled_back_transaction_sends_nothing(broker, recipient):
     def change_that_fails():
         with transaction.atomic():
@@ -87,7 +87,7 @@ def test_enqueue_in_rolled_back_transaction_sends_nothing(broker, recipient):
     assert broker.take_all() == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_enqueue_in_committed_transaction_sends_the_row_id_only(broker, recipient):
     with transaction.atomic():
         message = _enqueue(outbox_handlers.FLAKY, recipient, "committed")

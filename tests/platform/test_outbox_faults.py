@@ -25,7 +25,7 @@ processes = workers.processes
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 

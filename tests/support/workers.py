@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from calaim import celery_app
 
@@ -200,6 +201,9 @@ def app_broker(redis_server):
         celery_app.pool.force_close_all()
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
+        # kombu keeps producer pools in a process-wide registry keyed by broker
+        # URL; the one for the URL we return to holds the pool closed above.
+        kombu_pools.reset()
         celery_app.conf.broker_url = url
 
     previous = celery_app.conf.broker_url
