@@ -1,6 +1,7 @@
 """Who may see a member, as far as this app knows, and the member chokepoint."""
 
 from django.core.exceptions import ValidationError
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Value
 from django.http import Http404
 from django.utils import timezone
 
@@ -28,6 +29,21 @@ def _granted_to_me(user):
     ).values("content_object_id")
 
 
+def _visible(user, scope):
+    """The condition of registry.member_is_visible, for an annotation: one
+    EXISTS per access rule that applies to `user`, OR-ed (FALSE when none)."""
+    if not (user is not None and user.is_authenticated and user.is_active):
+        return Value(False)
+    condition = None
+    for ids in registry._member_id_queries(user, scope):
+        column = ids.query.values_select[0]
+        clause = Exists(ids.filter(**{column: OuterRef("pk")}))
+        condition = clause if condition is None else condition | clause
+    if condition is None:
+        return Value(False)
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
 def access_member(user, member_uuid, *, scope=registry.CHART, audit=True) -> Member:
     """Fetch a member for `user`, or raise Http404 whether missing or not allowed.
 
@@ -35,10 +51,17 @@ def access_member(user, member_uuid, *, scope=registry.CHART, audit=True) -> Mem
     caller that records a more specific action itself).
     """
     try:
-        member = Member.objects.get(uuid=member_uuid)
+        # One query: the member, their county (the chart shows it), and whether
+        # the user may see them (registry.member_is_visible's correlated EXISTS
+        # per rule, as a column of the same row).
+        member = (
+            Member.objects.select_related("county")
+            .annotate(visible_to_user=_visible(user, scope))
+            .get(uuid=member_uuid)
+        )
     except (Member.DoesNotExist, ValidationError, ValueError, TypeError) as missing:
         raise Http404("No such member.") from missing
-    if not registry.member_is_visible(user, member.pk, scope=scope):
+    if not member.visible_to_user:
         raise Http404("No such member.")
     if audit:
         audit_record(

@@ -17,12 +17,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from calaim import access as registry
-from calaim.web.panels import evaluate_chart_panels
+from calaim.web.panels import columns_shown, evaluate_chart_panels
 from members.access import access_member
 from members.forms import MemberPopulationForm, OtherProgramForm
 from members.models import (
     ADULT_AGE,
+    Enrollment,
     Member,
+    MemberChange,
+    MemberPopulation,
     PopulationOfFocus,
     RaceEthnicity,
 )
@@ -51,14 +54,29 @@ def _age(birth_date, today) -> int:
     )
 
 
-def _current_enrollment(member, today):
-    return (
-        member.enrollments.filter(start_date__lte=today)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-        .select_related("plan", "county")
-        .order_by("-start_date")
-        .first()
-    )
+def _enrollments(request, member) -> list:
+    """Every enrollment span of the member, newest first, read once per request:
+    the chart's header (the current span) and the enrollment panel share it."""
+    cache = request.__dict__.setdefault("_chart_enrollments", {})
+    if member.pk not in cache:
+        cache[member.pk] = list(
+            member.enrollments.select_related("plan", "county", "source_file")
+            .only(
+                *columns_shown(
+                    Enrollment,
+                    "plan__name",
+                    "county__name",
+                    "source_file__original_name",
+                )
+            )
+            .order_by("-start_date", "-id")
+        )
+    return cache[member.pk]
+
+
+def _current_enrollment(spans, today):
+    """The latest-starting span that covers `today` (spans are newest first)."""
+    return next((span for span in spans if span.covers(today)), None)
 
 
 def _render_chart(request, member, scope, *, status=200):
@@ -67,7 +85,7 @@ def _render_chart(request, member, scope, *, status=200):
     header = {"member": member, "scope": scope}
     if scope == registry.CHART:
         header["age"] = _age(member.birth_date, today)
-        header["enrollment"] = _current_enrollment(member, today)
+        header["enrollment"] = _current_enrollment(_enrollments(request, member), today)
     return render(
         request,
         "members/chart.html",
@@ -199,7 +217,7 @@ def _twenty_first_birthday(birth_date: date) -> date:
 def demographics_panel(request, member):
     """Chart panel: who the member is beyond the header, and adult or child today.
 
-    One query at most (the county, when the member has one).
+    No query: members.access.access_member fetched the county with the member.
     """
     today = timezone.localdate()
     language = member.preferred_language
@@ -217,11 +235,8 @@ def demographics_panel(request, member):
 def enrollment_panel(request, member):
     """Chart panel: every enrollment span of the member, newest first, with the
     834 file it came from, so a wrong span can be traced to its source."""
-    spans = member.enrollments.select_related("plan", "county", "source_file").order_by(
-        "-start_date", "-id"
-    )
     today = timezone.localdate()
-    spans = list(spans)
+    spans = _enrollments(request, member)
     for span in spans:
         span.is_current = span.covers(today)
     return {"enrollments": spans, "today": today}
@@ -249,9 +264,18 @@ def populations_panel(request, member):
     """Chart panel: the member's populations of focus, current first, and for
     plan administrators the form to record one (one more query: the menu)."""
     today = timezone.localdate()
-    records = member.populations.select_related(
-        "population", "recorded_by__organization"
-    ).order_by("-start_date", "-id")
+    records = (
+        member.populations.select_related("population", "recorded_by__organization")
+        .only(
+            *columns_shown(
+                MemberPopulation,
+                "population__name",
+                "recorded_by__full_name",
+                "recorded_by__organization__name",
+            )
+        )
+        .order_by("-start_date", "-id")
+    )
     context = {"populations": _by_status(list(records), today)}
     if request.user.has_perm("members.add_memberpopulation"):
         # After a refused POST the view left the bound form, errors and all.
@@ -307,9 +331,13 @@ def changes_panel(request, member):
     """Chart panel: the latest changes to the member's record, field by field,
     and whether an 834 file or a person made them."""
     rows = list(
-        member.changes.select_related("source_file", "changed_by").order_by(
-            "-changed_at", "-id"
-        )[: CHANGES_SHOWN + 1]
+        member.changes.select_related("source_file", "changed_by")
+        .only(
+            *columns_shown(
+                MemberChange, "source_file__original_name", "changed_by__full_name"
+            )
+        )
+        .order_by("-changed_at", "-id")[: CHANGES_SHOWN + 1]
     )
     for row in rows:
         row.fields = []

@@ -134,3 +134,10 @@ def first_and_count(queryset, limit: int = 50) -> tuple[list, int]:
     shown = list(queryset[:limit])
     count = len(shown) if len(shown) < limit else queryset.count()
     return shown, count
+
+
+def columns_shown(model, *joined: str) -> list[str]:
+    """Arguments for a panel's `.only()`: every column of `model`, and of the
+    rows joined with select_related only `joined` (what the chart shows of a
+    user or an organization, not the dozen other columns each would bring)."""
+    return [field.name for field in model._meta.concrete_fields] + list(joined)

@@ -560,9 +560,17 @@ def _require_provider_staff(actor, episode: Episode, permission: str) -> None:
         raise PermissionDenied("Only the assigned ECM provider does this.")
 
 
-def outreach_rule_met(episode: Episode) -> tuple[bool, str]:
-    """DOMAIN.md §10b: at least 3 attempts, 2 or more methods, over 30 days."""
-    attempts = list(episode.outreach.order_by("attempted_at"))
+def outreach_rule_met(episode: Episode, attempts=None) -> tuple[bool, str]:
+    """DOMAIN.md §10b: at least 3 attempts, 2 or more methods, over 30 days.
+
+    `attempts`: the episode's outreach attempts when the caller has already read
+    them all (the chart's outreach panel lists them), in any order; otherwise
+    they are read here.
+    """
+    if attempts is None:
+        attempts = list(episode.outreach.order_by("attempted_at"))
+    else:
+        attempts = sorted(attempts, key=lambda attempt: attempt.attempted_at)
     methods = {attempt.method for attempt in attempts}
     span = (
         (attempts[-1].attempted_at - attempts[0].attempted_at).days if attempts else 0

@@ -140,7 +140,13 @@ class SegmentReader:
         with self._open() as stream:
             yield from self._segments(stream)
 
-    def _segments(self, stream: BinaryIO) -> Iterator[Segment]:
+    def pieces(self) -> Iterator[tuple[int, str, str]]:
+        """(number, tag, text) of each segment, its elements not yet split: the
+        envelope check needs only the tag of most segments."""
+        with self._open() as stream:
+            yield from self._segments(stream, split=False)
+
+    def _segments(self, stream: BinaryIO, *, split: bool = True) -> Iterator:
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         pending = ""
         # Read until the ISA is complete (a tiny chunk size needs several reads).
@@ -170,15 +176,21 @@ class SegmentReader:
                 if not piece:
                     continue
                 number += 1
-                elements = piece.split(separator)
-                tag = elements[0]
+                if split:
+                    elements = piece.split(separator)
+                    tag = elements[0]
+                else:
+                    tag = piece.partition(separator)[0]
                 if not (2 <= len(tag) <= 3 and tag.isalnum() and tag.isupper()):
                     raise X12Error(
                         f"{tag[:10]!r} is not a segment identifier (is the file "
                         "corrupt or cut?)",
                         number,
                     )
-                yield make(Segment, (number, tag, elements))
+                if split:
+                    yield make(Segment, (number, tag, elements))
+                else:
+                    yield number, tag, piece
             if len(pending) > MAX_SEGMENT_LENGTH:
                 raise X12Error(
                     f"segment longer than {MAX_SEGMENT_LENGTH} characters: the "
@@ -347,6 +359,15 @@ class Envelope:
                 tag,
             )
 
+    def feed_piece(self, number: int, tag: str, text: str, separator: str) -> None:
+        """feed() for a segment not yet split into elements (SegmentReader.pieces):
+        inside a transaction most segments only count."""
+        if self.st is not None and tag not in self.WATCHED and not self._expect_bgn:
+            self.segments += 1
+            self.segments_in_transaction += 1
+            return
+        self.feed(Segment(number, tag, text.split(separator)))
+
     def _open_transaction(self, segment: Segment) -> None:
         if self.gs is None:
             raise X12Error(
@@ -490,7 +511,11 @@ def check_envelope(source: Source, *, chunk_size: int = CHUNK_SIZE) -> EnvelopeS
     """
     reader = SegmentReader(source, chunk_size=chunk_size)
     envelope = Envelope()
-    for segment in reader:
-        envelope.feed(segment)
+    feed = envelope.feed_piece
+    separator = ""
+    for number, tag, text in reader.pieces():
+        if not separator:
+            separator = reader.delimiters.element
+        feed(number, tag, text, separator)
     envelope.finish()
     return envelope.summary(reader.delimiters)
