@@ -21,7 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    QuerySet,
+    Value,
+)
 
 CHART = "chart"
 REFERRAL = "referral"
@@ -107,6 +114,23 @@ def visible_members(user, *, scope: str = CHART) -> QuerySet:
     return _member_model.objects.filter(pk__in=ids)
 
 
+def visibility_condition(user, *, scope: str = CHART):
+    """A boolean expression, true for the members `user` may see, evaluated per
+    member row with one correlated EXISTS per rule that applies (each probes its
+    index for that one member). Annotate it, or filter on it, where a single
+    record is fetched; lists use `visible_members` (a UNION) instead."""
+    if not _usable(user):
+        return Value(False)
+    condition = None
+    for ids in _member_id_queries(user, scope):
+        column = ids.query.values_select[0]
+        clause = Exists(ids.filter(**{column: OuterRef("pk")}))
+        condition = clause if condition is None else condition | clause
+    if condition is None:
+        return Value(False)
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
 def member_is_visible(user, member_pk: int, *, scope: str = CHART) -> bool:
     """Whether `user` may see one member, asked with correlated EXISTS per rule.
 
@@ -116,14 +140,11 @@ def member_is_visible(user, member_pk: int, *, scope: str = CHART) -> bool:
     """
     if not _usable(user):
         return False
-    condition = None
-    for ids in _member_id_queries(user, scope):
-        column = ids.query.values_select[0]
-        clause = Exists(ids.filter(**{column: OuterRef("pk")}))
-        condition = clause if condition is None else condition | clause
-    if condition is None:
-        return False
-    return _member_model.objects.filter(pk=member_pk).filter(condition).exists()
+    return (
+        _member_model.objects.filter(pk=member_pk)
+        .filter(visibility_condition(user, scope=scope))
+        .exists()
+    )
 
 
 def require_permission(user, permission: str) -> None:

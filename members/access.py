@@ -1,7 +1,6 @@
 """Who may see a member, as far as this app knows, and the member chokepoint."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Value
 from django.http import Http404
 from django.utils import timezone
 
@@ -29,21 +28,6 @@ def _granted_to_me(user):
     ).values("content_object_id")
 
 
-def _visible(user, scope):
-    """The condition of registry.member_is_visible, for an annotation: one
-    EXISTS per access rule that applies to `user`, OR-ed (FALSE when none)."""
-    if not (user is not None and user.is_authenticated and user.is_active):
-        return Value(False)
-    condition = None
-    for ids in registry._member_id_queries(user, scope):
-        column = ids.query.values_select[0]
-        clause = Exists(ids.filter(**{column: OuterRef("pk")}))
-        condition = clause if condition is None else condition | clause
-    if condition is None:
-        return Value(False)
-    return ExpressionWrapper(condition, output_field=BooleanField())
-
-
 def access_member(user, member_uuid, *, scope=registry.CHART, audit=True) -> Member:
     """Fetch a member for `user`, or raise Http404 whether missing or not allowed.
 
@@ -56,7 +40,7 @@ def access_member(user, member_uuid, *, scope=registry.CHART, audit=True) -> Mem
         # per rule, as a column of the same row).
         member = (
             Member.objects.select_related("county")
-            .annotate(visible_to_user=_visible(user, scope))
+            .annotate(visible_to_user=registry.visibility_condition(user, scope=scope))
             .get(uuid=member_uuid)
         )
     except (Member.DoesNotExist, ValidationError, ValueError, TypeError) as missing:
