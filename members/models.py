@@ -57,7 +57,12 @@ class Member(models.Model):
     state = models.CharField(max_length=2, blank=True, default="")
     zip_code = models.CharField(max_length=10, blank=True, default="")
     county = models.ForeignKey(
-        County, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        County,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # nothing looks members up by county alone
     )
     is_homeless = models.BooleanField("experiencing homelessness", default=False)
     race_ethnicity = ArrayField(
@@ -67,7 +72,12 @@ class Member(models.Model):
     )
     # A duplicate record merged into another keeps its row (and its history) here.
     merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -146,16 +156,21 @@ class Enrollment(models.Model):
     834 importer merges adjacent ones explicitly.
     """
 
+    # The composite indexes below cover the member and plan lookups; separate
+    # foreign-key indexes only slowed the 834 import's inserts.
     member = models.ForeignKey(
-        Member, on_delete=models.PROTECT, related_name="enrollments"
+        Member, on_delete=models.PROTECT, related_name="enrollments", db_index=False
     )
     plan = models.ForeignKey(
         Organization,
         on_delete=models.PROTECT,
         related_name="enrollments",
         limit_choices_to={"is_plan": True},
+        db_index=False,
     )
-    county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="+")
+    county = models.ForeignKey(
+        County, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     aid_code = models.CharField(max_length=2, blank=True, default="")
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
@@ -165,6 +180,7 @@ class Enrollment(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     source_segment = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -441,11 +457,16 @@ class MemberPlanSnapshot(models.Model):
     number) is recognised by its hash and changes nothing.
     """
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
-    plan = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # The unique (member, plan) index serves every lookup.
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    plan = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     content_hash = models.CharField(max_length=64)
     source_file = models.ForeignKey(
-        EnrollmentFile, on_delete=models.PROTECT, related_name="+"
+        EnrollmentFile, on_delete=models.PROTECT, related_name="+", db_index=False
     )
 
     class Meta:
