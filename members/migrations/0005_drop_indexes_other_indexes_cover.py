@@ -5,56 +5,107 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_seed_california_counties'),
-        ('members', '0004_enrollment_spans_do_not_overlap'),
+        ("accounts", "0002_seed_california_counties"),
+        ("members", "0004_enrollment_spans_do_not_overlap"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='enrollment',
-            name='county',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.county'),
+            model_name="enrollment",
+            name="county",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="accounts.county",
+            ),
         ),
         migrations.AlterField(
-            model_name='enrollment',
-            name='member',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='enrollments', to='members.member'),
+            model_name="enrollment",
+            name="member",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="enrollments",
+                to="members.member",
+            ),
         ),
         migrations.AlterField(
-            model_name='enrollment',
-            name='plan',
-            field=models.ForeignKey(db_index=False, limit_choices_to={'is_plan': True}, on_delete=django.db.models.deletion.PROTECT, related_name='enrollments', to='accounts.organization'),
+            model_name="enrollment",
+            name="plan",
+            field=models.ForeignKey(
+                db_index=False,
+                limit_choices_to={"is_plan": True},
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="enrollments",
+                to="accounts.organization",
+            ),
         ),
         migrations.AlterField(
-            model_name='enrollment',
-            name='source_file',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='members.enrollmentfile'),
+            model_name="enrollment",
+            name="source_file",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="members.enrollmentfile",
+            ),
         ),
         migrations.AlterField(
-            model_name='member',
-            name='county',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.county'),
+            model_name="member",
+            name="county",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="accounts.county",
+            ),
         ),
         migrations.AlterField(
-            model_name='member',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='members.member'),
+            model_name="member",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="members.member",
+            ),
         ),
         migrations.AlterField(
-            model_name='memberplansnapshot',
-            name='member',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='members.member'),
+            model_name="memberplansnapshot",
+            name="member",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="members.member",
+            ),
         ),
         migrations.AlterField(
-            model_name='memberplansnapshot',
-            name='plan',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization'),
+            model_name="memberplansnapshot",
+            name="plan",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="accounts.organization",
+            ),
         ),
         migrations.AlterField(
-            model_name='memberplansnapshot',
-            name='source_file',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='members.enrollmentfile'),
+            model_name="memberplansnapshot",
+            name="source_file",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="members.enrollmentfile",
+            ),
         ),
     ]
