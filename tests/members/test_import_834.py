@@ -329,3 +329,30 @@ def test_an_overlapping_span_is_refused_by_the_database(plan):
         Enrollment.objects.create(
             member=member, plan=plan, county=county, start_date=timezone.localdate()
         )
+
+
+def test_a_parse_failure_after_the_envelope_check_fails_the_file_clearly(
+    plan, tmp_path, monkeypatch
+):
+    """The file changed under us (or the parser broke) after its envelope was
+    checked: the parser process reports it, the import stops with FAILED and the
+    reason, and no parser process is left behind."""
+    import os
+
+    from members.x12 import edi834
+    from members.x12.reader import X12Error
+
+    real = edi834.iter_member_records
+
+    def breaks_halfway(path, **kwargs):
+        for number, record in enumerate(real(path, **kwargs)):
+            if number == 3:
+                raise X12Error("the file ended in the middle of a segment", 42, "DMG")
+            yield record
+
+    monkeypatch.setattr(edi834, "iter_member_records", breaks_halfway)
+    result = _import(plan, _write(tmp_path, 6))
+    assert result.status == EnrollmentFile.Status.FAILED
+    assert "ended in the middle of a segment" in result.error
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child of ours is left to reap
