@@ -96,6 +96,9 @@ INSTALLED_APPS = [
     "members",
     "community_supports",
     "care_plans",
+    "care_plans.assessments",
+    "care_plans.hl7",
+    "care_plans.transitions",
     "referrals",
     # Top: demo data, which may import every layer.
     "demo",

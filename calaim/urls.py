@@ -16,11 +16,22 @@ urlpatterns = [
     path("api/", include("calaim.api.urls")),
     path("api/v1/", include("members.api_urls")),
     path("api/v1/", include("care_plans.api_urls")),
+    path("api/v1/", include("care_plans.assessments.api_urls")),
+    path("api/v1/", include("care_plans.hl7.api_urls")),
+    path("api/v1/", include("care_plans.transitions.api_urls")),
+    path("api/v1/", include("community_supports.api_urls")),
+    path("api/v1/", include("referrals.api_urls")),
     path("o/", include("calaim.api.oauth_urls")),
     path("notifications/", include("calaim.notifications.urls")),
     path("tasks/", include("calaim.work.urls")),
     path("members/", include("members.urls")),
     path("ecm/", include("care_plans.urls")),
+    # These choose their own paths under the root.
+    path("", include("care_plans.assessments.urls")),
+    path("", include("care_plans.hl7.urls")),
+    path("", include("care_plans.transitions.urls")),
+    path("", include("community_supports.urls")),
+    path("", include("referrals.urls")),
     path("admin/", admin.site.urls),
 ]
 

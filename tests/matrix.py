@@ -16,26 +16,19 @@ imports through ENDPOINT_MODULES.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.db import connection
 
 from tests.cast import ANONYMOUS, EVERYONE, MACHINES, PEOPLE, Cast
 
-# Modules whose import registers endpoints; add yours here.
-ENDPOINT_MODULES = [
-    "tests.platform.endpoints",
-    "tests.platform.api_endpoints",
-    "tests.platform.notification_endpoints",
-    "tests.platform.work_endpoints",
-    "tests.platform.web_endpoints",
-    "tests.members.endpoints",
-    "tests.members.api_endpoints",
-    "tests.care_plans.plan_endpoints",
-    "tests.care_plans.cm_endpoints",
-    "tests.care_plans.api_endpoints",
-    "tests.members.search_endpoints",
-    "tests.members.import_endpoints",
-]
+_ROOT = Path(__file__).resolve().parents[1]
+
+# Modules whose import registers endpoints: every tests/<app>/*endpoints.py.
+ENDPOINT_MODULES = sorted(
+    ".".join(path.relative_to(_ROOT).with_suffix("").parts)
+    for path in (_ROOT / "tests").rglob("*endpoints.py")
+)
 
 # Routes that are not about member data, each tested on its own.
 EXEMPT_ROUTES = {"login", "logout", "health"}

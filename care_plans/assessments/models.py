@@ -1,0 +1,1 @@
+"""Comprehensive assessments: models."""

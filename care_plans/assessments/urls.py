@@ -1,0 +1,3 @@
+"""Pages of care_plans.assessments."""
+
+urlpatterns: list = []

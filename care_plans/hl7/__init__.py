@@ -1,0 +1,4 @@
+"""HL7 v2 intake
+
+Layer 3, inside the care_plans package, in an app of its own for its own migrations.
+"""

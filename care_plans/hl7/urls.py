@@ -1,0 +1,3 @@
+"""Pages of care_plans.hl7."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of care_plans.transitions."""
+
+urlpatterns: list = []

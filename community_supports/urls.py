@@ -1,0 +1,3 @@
+"""Pages of community_supports."""
+
+urlpatterns: list = []

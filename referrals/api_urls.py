@@ -1,0 +1,3 @@
+"""API endpoints, mounted at /api/v1/ of referrals."""
+
+urlpatterns: list = []

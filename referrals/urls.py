@@ -1,0 +1,3 @@
+"""Pages of referrals."""
+
+urlpatterns: list = []
