@@ -20,6 +20,7 @@ PEOPLE = [
     "cs_provider",  # CS provider staff with an open referral for the member
     "other_cs_provider",  # CS provider staff without one
     "auditor",  # the member's plan's privacy officer
+    "interface_admin",  # the member's plan's HL7 interface administrator
 ]
 # Machines (API clients); the API issue gives them tokens.
 MACHINES = ["provider_api", "hospital_feed"]
@@ -84,6 +85,7 @@ def build_cast() -> Cast:
             "other_cs_provider", other_cs_organization, roles.CS_PROVIDER
         ),
         "auditor": person("auditor", plan, roles.AUDITOR),
+        "interface_admin": person("interface_admin", plan, roles.INTERFACE_ADMIN),
     }
     from calaim.accounts.services import service_account_create
 

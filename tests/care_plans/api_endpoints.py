@@ -19,7 +19,8 @@ JSON = "application/json"
 
 # Who holds the role for each kind of call (care_plans/apps.py). Everyone else
 # with a role but no sight of the episode gets 404.
-NO_EPISODE_ROLE = {"cs_provider", "other_cs_provider", "auditor", "hospital_feed"}
+NO_EPISODE_ROLE = {"cs_provider", "other_cs_provider", "auditor", "hospital_feed",
+                   "interface_admin"}  # fmt: skip
 PROVIDER_STAFF_STEP = ["provider_api", "lead_care_manager", "supervisor"]
 NOT_PROVIDER_STAFF = NO_EPISODE_ROLE | {"provider_admin", "plan_admin",
                                         "other_plan_admin"}  # fmt: skip

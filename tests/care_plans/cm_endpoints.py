@@ -123,6 +123,7 @@ register(
         "cs_provider",
         "other_cs_provider",
         "auditor",
+        "interface_admin",
     },
 )
 register(
@@ -138,6 +139,7 @@ register(
         "cs_provider",
         "other_cs_provider",
         "auditor",
+        "interface_admin",
     },
 )
 

@@ -5,6 +5,9 @@ from django.urls import reverse
 from tests.cast import PEOPLE
 from tests.matrix import API, register
 
+# The interface administrator's role reads HL7 feeds, not members.
+SEES_MEMBERS = [person for person in PEOPLE if person != "interface_admin"]
+
 # Every person with a role that reads members may list (they see only their own
 # members: possibly none); the provider's system needs members:read, which a
 # hospital feed never holds.
@@ -12,8 +15,8 @@ register(
     "api_member_list",
     "GET",
     lambda cast: reverse("api_member_list"),
-    allowed=[*PEOPLE, "provider_api"],
-    forbidden={"hospital_feed"},
+    allowed=[*SEES_MEMBERS, "provider_api"],
+    forbidden={"hospital_feed", "interface_admin"},
     kind=API,
 )
 register(
@@ -22,7 +25,7 @@ register(
     lambda cast: reverse("api_member_detail", args=[cast.member.uuid]),
     allowed={"lead_care_manager", "supervisor", "provider_admin", "plan_admin",
              "auditor", "provider_api"},
-    forbidden={"hospital_feed"},
+    forbidden={"hospital_feed", "interface_admin"},
     kind=API,
 )  # fmt: skip
 register(
@@ -30,6 +33,6 @@ register(
     "GET",
     lambda cast: reverse("api_member_detail", args=[cast.other_member.uuid]),
     allowed={"other_plan_admin"},
-    forbidden={"hospital_feed"},
+    forbidden={"hospital_feed", "interface_admin"},
     kind=API,
 )

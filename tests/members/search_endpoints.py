@@ -26,7 +26,8 @@ register(
     "member_search",
     "GET",
     lambda cast: f"{reverse('member_search')}?q={cast.member.cin}",
-    allowed=PEOPLE,
+    allowed=[person for person in PEOPLE if person != "interface_admin"],
+    forbidden={"interface_admin"},
 )
 register(
     "member_population_add",
