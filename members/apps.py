@@ -27,6 +27,18 @@ class MembersConfig(AppConfig):
             roles.grant(role, "members.grant_member_access")
         for role in (roles.CARE_MANAGER, roles.SUPERVISOR):
             roles.grant(role, "members.break_glass")
+        # Consents: whoever sees the chart reads them; the member's care team on the
+        # ECM provider's side (and its system) and the plan record and revoke them.
+        for role in viewers:
+            if role != roles.CS_PROVIDER:
+                roles.grant(role, "members.view_consent")
+        for role in (
+            roles.CARE_MANAGER,
+            roles.SUPERVISOR,
+            roles.PLAN_ADMIN,
+            roles.PROVIDER_API,
+        ):
+            roles.grant(role, "members.add_consent", "members.revoke_consent")
         # Plan administrators keep the roster: 834 imports, merges, populations.
         roles.grant(
             roles.PLAN_ADMIN,
@@ -38,7 +50,7 @@ class MembersConfig(AppConfig):
         )
 
         from calaim.web import panels
-        from members import views
+        from members import consent_views, views
 
         # The member record's panels: chart scope (the default), so a Community
         # Supports provider with only referral access never gets them.
@@ -52,6 +64,7 @@ class MembersConfig(AppConfig):
                 35,
                 views.other_programs_panel,
             ),
+            ("consents", "Consents", 40, consent_views.consents_panel),
             ("cin_history", "CIN history", 60, views.cin_history_panel),
             ("changes", "Changes", 70, views.changes_panel),
         ]

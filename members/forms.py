@@ -8,7 +8,13 @@ form, so the API and the pages refuse the same things with the same words.
 from django import forms
 from django.forms.boundfield import BoundField
 
-from members.models import MemberPopulation, OtherProgram
+from calaim.accounts.models import Organization
+from members.models import (
+    ConsentCategory,
+    ConsentKind,
+    MemberPopulation,
+    OtherProgram,
+)
 
 
 class BootstrapBoundField(BoundField):
@@ -122,4 +128,98 @@ class OtherProgramForm(BootstrapForm):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "program_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ConsentForm(BootstrapForm):
+    """A consent, an ASCMI form or an ASCMI revocation, with its evidence.
+
+    Only parsing: members.services.consents.consent_record decides what a kind
+    of consent needs (42 CFR 2.31's elements, the evidence) and says what is
+    missing.
+    """
+
+    kind = forms.ChoiceField(
+        label="Kind of consent", choices=[("", "Choose…"), *ConsentKind.choices]
+    )
+    scope_categories = forms.MultipleChoiceField(
+        label="What may be shared",
+        choices=ConsentCategory.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        help_text="Leave empty on an ASCMI form where the member shares nothing.",
+    )
+    scope_text = forms.CharField(
+        label="Scope, as written on the form (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    recipient_organizations = forms.ModelMultipleChoiceField(
+        label="Recipient organizations",
+        queryset=Organization.objects.only("id", "name").order_by("name"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text="Hold Ctrl (or Cmd) to choose several.",
+    )
+    recipient_names = forms.CharField(
+        label="Other named recipients (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line, e.g. a person or a program not in the list.",
+    )
+    purpose = forms.CharField(
+        label="Purpose",
+        required=False,
+        max_length=500,
+        help_text="Required for a Part 2 consent, e.g. care coordination.",
+    )
+    start_date = forms.DateField(label="Start date", widget=DateInput())
+    end_date = forms.DateField(label="End date", required=False, widget=DateInput())
+    end_event = forms.CharField(
+        label="Or the event that ends it",
+        required=False,
+        max_length=300,
+        help_text="E.g. the end of ECM enrollment.",
+    )
+    document = forms.FileField(
+        label="Signed form (PDF, PNG or JPEG)",
+        required=False,
+        allow_empty_file=True,  # the service says "The file is empty."
+    )
+    verbal_attestation = forms.BooleanField(
+        label="I attest that the member gave this consent verbally",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    attestation_witness = forms.CharField(
+        label="Witness (optional)", required=False, max_length=200
+    )
+    attestation_notes = forms.CharField(
+        label="Notes on the verbal consent (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "consent_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ConsentRevokeForm(BootstrapForm):
+    reason = forms.CharField(
+        label="Why is the consent revoked?",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="E.g. the member revoked it by phone on this date.",
+    )
+
+
+class ConsentEndForm(BootstrapForm):
+    end_date = forms.DateField(label="The day the event happened", widget=DateInput())
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "end_%s")
         super().__init__(*args, **kwargs)

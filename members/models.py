@@ -478,3 +478,206 @@ class MemberPlanSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.member_id}/{self.plan_id}: {self.content_hash[:12]}"
+
+
+# --- Consents (DOMAIN.md §7a ASCMI, §7b 42 CFR Part 2) ------------------------------
+
+
+class ConsentKind(models.TextChoices):
+    ASCMI_AB133 = "ascmi_ab133", "ASCMI (AB-133, Medi-Cal members)"
+    ASCMI_NON_AB133 = "ascmi_non_ab133", "ASCMI (non-AB-133)"
+    ASCMI_REVOCATION = "ascmi_revocation", "ASCMI revocation"
+    PART2 = "part2", "42 CFR Part 2 consent"
+
+
+ASCMI_KINDS = (ConsentKind.ASCMI_AB133, ConsentKind.ASCMI_NON_AB133)
+
+
+class ConsentCategory(models.TextChoices):
+    """What a consent lets the member's information be shared about."""
+
+    ALL = "all", "All information"
+    SUBSTANCE_USE = "substance_use", "Substance use disorder (42 CFR Part 2)"
+    MENTAL_HEALTH = "mental_health", "Mental health"
+    HIV = "hiv", "HIV test results"
+    PHYSICAL_HEALTH = "physical_health", "Physical health"
+    SOCIAL_SERVICES = "social_services", "Social services"
+
+
+# A consent whose scope holds one of these discloses Part 2 (substance use) records.
+PART2_CATEGORIES = [ConsentCategory.SUBSTANCE_USE.value, ConsentCategory.ALL.value]
+# The kinds that may carry a Part 2 consent: the ASCMI form meets 42 CFR 2.31 too
+# (DOMAIN.md §7a), when it covers substance use.
+PART2_KINDS = [ConsentKind.PART2.value, *(kind.value for kind in ASCMI_KINDS)]
+
+
+class ConsentQuerySet(models.QuerySet):
+    def in_effect_on(self, day: date):
+        """Started, not ended, not revoked on `day` (a revocation record is never
+        "in effect": it is what ended the others)."""
+        return self.filter(
+            models.Q(end_date__isnull=True) | models.Q(end_date__gte=day),
+            start_date__lte=day,
+            revoked_at__isnull=True,
+        ).exclude(kind=ConsentKind.ASCMI_REVOCATION)
+
+    def covering_part2(self):
+        """Consents that let Part 2 (substance use disorder) records be disclosed."""
+        return self.filter(
+            kind__in=PART2_KINDS, scope_categories__overlap=PART2_CATEGORIES
+        )
+
+
+class Consent(models.Model):
+    """A member's consent to share information: an ASCMI form (AB-133 or not), an
+    ASCMI revocation, or a 42 CFR Part 2 consent (DOMAIN.md §7).
+
+    Never deleted. A Part 2 consent (and an ASCMI form) ends by its date, or by
+    revocation recorded on it; revoking an ASCMI form also records the revocation
+    as its own row (kind ascmi_revocation), which `revoked_by_consent` points at.
+    Evidence is the signed document (stored privately under DATA_DIR, with its
+    sha256) or a staff member's attestation of verbal consent.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        UPCOMING = "upcoming", "Not yet in effect"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+        RECORDED = "recorded", "Revocation on file"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="consents"
+    )
+    kind = models.CharField(max_length=20, choices=ConsentKind.choices)
+    scope_categories = ArrayField(
+        models.CharField(max_length=20, choices=ConsentCategory.choices),
+        default=list,
+        blank=True,
+        help_text="What may be shared; empty on an ASCMI form that shares nothing.",
+    )
+    scope_text = models.TextField("scope (in the member's words)", blank=True)
+    recipient_organizations = models.ManyToManyField(
+        Organization, related_name="consents_received", blank=True
+    )
+    recipient_names = models.TextField(
+        "other named recipients", blank=True, help_text="One per line."
+    )
+    purpose = models.CharField(max_length=500, blank=True)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    end_event = models.CharField(
+        max_length=300, blank=True, help_text="An event that ends the consent."
+    )
+    # The signed form: a private file named by its hash, under
+    # DATA_DIR/uploads/consents/ (members.services.consents.document_dir).
+    document_file = models.CharField(max_length=80, blank=True)
+    document_name = models.CharField(max_length=255, blank=True)
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    document_content_type = models.CharField(max_length=40, blank=True)
+    document_size = models.PositiveIntegerField(null=True, blank=True)
+    # Or a staff member's attestation that the member consented verbally.
+    attested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    attested_at = models.DateTimeField(null=True, blank=True)
+    attestation_witness = models.CharField(max_length=200, blank=True)
+    attestation_notes = models.TextField(blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revocation_reason = models.CharField(max_length=500, blank=True)
+    revoked_by_consent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="revoked_consents",
+        help_text="The ASCMI revocation that ended this form.",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["member_id", "-start_date", "-id"]
+        permissions = [("revoke_consent", "Record the revocation of a consent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
+                name="consent_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(document_sha256="")
+                | models.Q(attested_by__isnull=False, attested_at__isnull=False),
+                name="consent_signed_or_attested",
+            ),
+            # 42 CFR 2.31: purpose, what is shared and an expiration (a date or an
+            # event) on every consent that covers Part 2 records. Recipients are a
+            # many-to-many field, checked by members.services.consents.
+            models.CheckConstraint(
+                condition=~(
+                    models.Q(kind=ConsentKind.PART2)
+                    | models.Q(scope_categories__overlap=PART2_CATEGORIES)
+                )
+                | (
+                    ~models.Q(purpose="")
+                    & ~models.Q(scope_categories=[])
+                    & (models.Q(end_date__isnull=False) | ~models.Q(end_event=""))
+                ),
+                name="consent_part2_has_required_elements",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=True)
+                | (
+                    models.Q(revoked_by__isnull=False)
+                    & ~models.Q(revocation_reason="")
+                    & ~models.Q(kind=ConsentKind.ASCMI_REVOCATION)
+                ),
+                name="consent_revocation_has_who_and_why",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} from {self.start_date}"
+
+    def status_on(self, day: date) -> str:
+        if self.kind == ConsentKind.ASCMI_REVOCATION:
+            return self.Status.RECORDED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.start_date > day:
+            return self.Status.UPCOMING
+        if self.end_date is not None and self.end_date < day:
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE
+
+    @property
+    def covers_part2(self) -> bool:
+        return self.kind in PART2_KINDS and bool(
+            set(self.scope_categories) & set(PART2_CATEGORIES)
+        )
+
+    @property
+    def has_document(self) -> bool:
+        return bool(self.document_sha256)
+
+    @property
+    def scope_labels(self) -> list[str]:
+        labels = dict(ConsentCategory.choices)
+        return [labels.get(value, value) for value in self.scope_categories]

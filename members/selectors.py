@@ -3,12 +3,22 @@
 import re
 from datetime import date
 
+from django.contrib.postgres.aggregates import JSONBAgg
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import JSONObject
+from django.utils import timezone
 
 from calaim import access as registry
 from calaim.validators import normalize_cin
-from members.models import Enrollment, Member, MemberCin
+from members.models import (
+    ASCMI_KINDS,
+    Consent,
+    ConsentKind,
+    Enrollment,
+    Member,
+    MemberCin,
+)
 
 CIN_LIKE = re.compile(r"^9\d{7}[A-Z](\d{5})?$")
 
@@ -74,3 +84,59 @@ def enrolled_members(*, plan_id: int, on: date) -> QuerySet[Enrollment]:
 
 def is_enrolled(*, member_id: int, plan_id: int, on: date) -> bool:
     return enrolled_members(plan_id=plan_id, on=on).filter(member_id=member_id).exists()
+
+
+def consents_of(member) -> QuerySet[Consent]:
+    """The consents of a member already fetched through access_member, with who
+    recorded, attested and revoked each, and `recipients` (`[{"id": uuid,
+    "name": ...}]`, by name): one query however many there are. Not ordered:
+    the API pages it by its cursor."""
+    return member.consents.select_related(
+        "recorded_by", "attested_by", "revoked_by", "revoked_by_consent"
+    ).annotate(
+        recipients=JSONBAgg(
+            JSONObject(
+                id="recipient_organizations__uuid",
+                name="recipient_organizations__name",
+            ),
+            filter=Q(recipient_organizations__isnull=False),
+            order_by="recipient_organizations__name",
+            default=Value([], output_field=JSONField()),
+        )
+    )
+
+
+def member_consents(member) -> list[Consent]:
+    """Every consent of a member, newest first (the chart's consents panel)."""
+    return list(consents_of(member).order_by("-start_date", "-recorded_at", "-id"))
+
+
+def consent_flags(member) -> dict:
+    """The chart header's consent flags, in one query.
+
+    `ascmi`: the kind of the ASCMI form in effect today ("ab133" before
+    "non_ab133"), else "revoked" when an ASCMI form was revoked (or a revocation
+    is on file) and none is in effect, else None. `part2`: whether a consent that
+    covers Part 2 records is in effect today.
+    """
+    today = timezone.localdate()
+    rows = list(
+        Consent.objects.filter(member_id=getattr(member, "pk", member)).only(
+            "kind", "scope_categories", "start_date", "end_date", "revoked_at"
+        )
+    )
+    in_effect = [row for row in rows if row.status_on(today) == Consent.Status.ACTIVE]
+    kinds = {row.kind for row in in_effect}
+    if ConsentKind.ASCMI_AB133 in kinds:
+        ascmi = "ab133"
+    elif ConsentKind.ASCMI_NON_AB133 in kinds:
+        ascmi = "non_ab133"
+    elif any(
+        row.kind == ConsentKind.ASCMI_REVOCATION
+        or (row.kind in ASCMI_KINDS and row.revoked_at is not None)
+        for row in rows
+    ):
+        ascmi = "revoked"
+    else:
+        ascmi = None
+    return {"ascmi": ascmi, "part2": any(row.covers_part2 for row in in_effect)}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members import import_views, search_views, views
+from members import consent_views, import_views, search_views, views
 
 urlpatterns = [
     # 834 uploads for plan administrators (members/import_views.py).
@@ -32,5 +32,26 @@ urlpatterns = [
         "<uuid:member_uuid>/other-programs/",
         views.member_other_program_add_view,
         name="member_other_program_add",
+    ),
+    # Consents (members/consent_views.py).
+    path(
+        "<uuid:member_uuid>/consents/new/",
+        consent_views.consent_new,
+        name="member_consent_new",
+    ),
+    path(
+        "<uuid:member_uuid>/consents/<uuid:consent_uuid>/revoke/",
+        consent_views.consent_revoke_view,
+        name="member_consent_revoke",
+    ),
+    path(
+        "<uuid:member_uuid>/consents/<uuid:consent_uuid>/end/",
+        consent_views.consent_end_view,
+        name="member_consent_end",
+    ),
+    path(
+        "<uuid:member_uuid>/consents/<uuid:consent_uuid>/document/",
+        consent_views.consent_document,
+        name="member_consent_document",
     ),
 ]

@@ -4,8 +4,10 @@
 - records: creating members, CIN history, merging duplicate records
 - populations: populations of focus and programs that exclude ECM
 - enrollment_import: the X12 834 import
+- consents: ASCMI and 42 CFR Part 2 consents, their revocation and end
 """
 
+from members.services.consents import consent_end, consent_record, consent_revoke
 from members.services.grants import member_access_grant, member_break_glass
 from members.services.populations import (
     ecm_exclusions_on,
@@ -20,6 +22,9 @@ from members.services.records import (
 )
 
 __all__ = [
+    "consent_end",
+    "consent_record",
+    "consent_revoke",
     "ecm_exclusions_on",
     "member_population_add",
     "other_program_add",
