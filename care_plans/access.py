@@ -2,13 +2,16 @@
 the chokepoints that fetch an episode or a notice for a user."""
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from calaim import access as registry
 from calaim.accounts import roles
 from calaim.audit.services import audit_record
-from care_plans.models import Episode, Notice
+from care_plans.models import CarePlan, CareTeamMember, Episode, Notice
 from members.access import access_member
+from members.part2 import register_treating_rule
 
 
 @registry.register_rule("lead_care_manager")
@@ -77,3 +80,67 @@ def access_notice(user, notice_uuid) -> Notice:
         raise Http404("No such notice.") from missing
     access_member(user, notice.episode.member.uuid, audit=False)
     return notice
+
+
+# --- 42 CFR Part 2: the member's treating care team (members.part2) ------------------
+
+
+@register_treating_rule("lead_care_manager")
+def _treating_lead_care_manager(user):
+    """The lead care manager of the member's open ECM episode treats them."""
+    if not user.has_role(roles.CARE_MANAGER, roles.SUPERVISOR):
+        return None
+    return Episode.objects.filter(
+        lead_care_manager_id=user.pk, closed_at__isnull=True
+    ).values("member_id")
+
+
+@register_treating_rule("care_team_staff")
+def _treating_care_team_staff(user):
+    """Staff on the member's care team, while their place (and access) lasts."""
+    if user.is_service_account:
+        return None
+    return (
+        CareTeamMember.objects.filter(
+            user_id=user.pk,
+            removed_at__isnull=True,
+            episode__closed_at__isnull=True,
+        )
+        .filter(Q(access_until__isnull=True) | Q(access_until__gt=timezone.now()))
+        .values("member_id")
+    )
+
+
+def access_care_plan(user, care_plan_uuid, *, audit=True) -> CarePlan:
+    """Fetch a care plan version for `user`, or Http404 whether it is missing or
+    its member is not visible to them (the chart's rule). Audited as a view."""
+    try:
+        care_plan = CarePlan.objects.select_related(
+            "member", "episode", "episode__lead_care_manager", "agreed_by"
+        ).get(uuid=care_plan_uuid)
+    except (CarePlan.DoesNotExist, ValidationError, ValueError, TypeError) as missing:
+        raise Http404("No such care plan.") from missing
+    if not registry.member_is_visible(user, care_plan.member_id):
+        raise Http404("No such care plan.")
+    if audit:
+        audit_record(
+            action="view",
+            object_type="care_plan",
+            object_id=str(care_plan.uuid),
+            member_ids=[care_plan.member_id],
+            actor=user,
+        )
+    return care_plan
+
+
+def access_care_team_member(user, uuid) -> CareTeamMember:
+    """Fetch a care-team row for `user` (Http404 unless they see the member)."""
+    try:
+        row = CareTeamMember.objects.select_related("member", "episode", "user").get(
+            uuid=uuid
+        )
+    except (CareTeamMember.DoesNotExist, ValidationError, ValueError, TypeError) as e:
+        raise Http404("No such care-team member.") from e
+    if not registry.member_is_visible(user, row.member_id):
+        raise Http404("No such care-team member.")
+    return row

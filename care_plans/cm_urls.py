@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from care_plans import cm_views
+from care_plans import careplan_views, chart_views, cm_views
+
+PLAN = "care-plans/<uuid:care_plan_uuid>"
 
 urlpatterns = [
     path("caseload/", cm_views.caseload, name="ecm_caseload"),
@@ -45,5 +47,47 @@ urlpatterns = [
         "episodes/<uuid:episode_uuid>/cover/",
         cm_views.episode_cover,
         name="ecm_cover",
+    ),
+    path(
+        "members/<uuid:member_uuid>/timeline/",
+        chart_views.timeline_more,
+        name="chart_timeline",
+    ),
+    path(
+        "members/<uuid:member_uuid>/care-plan/start/",
+        careplan_views.careplan_start,
+        name="careplan_start",
+    ),
+    path(f"{PLAN}/", careplan_views.careplan_detail, name="careplan_detail"),
+    path(f"{PLAN}/print/", careplan_views.careplan_print, name="careplan_print"),
+    path(f"{PLAN}/needs/", careplan_views.careplan_need_add, name="careplan_need_add"),
+    path(f"{PLAN}/goals/", careplan_views.careplan_goal_add, name="careplan_goal_add"),
+    path(
+        f"{PLAN}/goals/<uuid:goal_uid>/",
+        careplan_views.careplan_goal_edit,
+        name="careplan_goal_edit",
+    ),
+    path(
+        f"{PLAN}/interventions/",
+        careplan_views.careplan_intervention_add,
+        name="careplan_intervention_add",
+    ),
+    path(f"{PLAN}/remove/", careplan_views.careplan_remove, name="careplan_remove"),
+    path(f"{PLAN}/agree/", careplan_views.careplan_agree, name="careplan_agree"),
+    path(f"{PLAN}/revise/", careplan_views.careplan_revise, name="careplan_revise"),
+    path(
+        "members/<uuid:member_uuid>/care-team/",
+        careplan_views.careteam_add,
+        name="careteam_add",
+    ),
+    path(
+        "care-team/<uuid:team_member_uuid>/remove/",
+        careplan_views.careteam_remove,
+        name="careteam_remove",
+    ),
+    path(
+        "members/<uuid:member_uuid>/conferences/",
+        careplan_views.conference_add,
+        name="conference_add",
     ),
 ]

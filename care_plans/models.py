@@ -382,3 +382,412 @@ class Notice(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} for episode {self.episode_id}"
+
+
+# --- The care management plan (issue 6 §2) -------------------------------------------
+
+
+class NeedDomain(models.TextChoices):
+    PHYSICAL_HEALTH = "physical_health", "Physical health"
+    BEHAVIORAL_HEALTH = "behavioral_health", "Behavioral health"
+    SUBSTANCE_USE = "substance_use", "Substance use"
+    HOUSING = "housing", "Housing"
+    FOOD = "food", "Food"
+    TRANSPORTATION = "transportation", "Transportation"
+    UTILITIES = "utilities", "Utilities"
+    SAFETY = "safety", "Safety"
+    FUNCTIONAL = "functional", "Functional status (ADLs/IADLs)"
+    MEDICATIONS = "medications", "Medications"
+    SOCIAL_SUPPORTS = "social_supports", "Caregiver and social supports"
+    OTHER = "other", "Other"
+
+
+class CarePlan(models.Model):
+    """One version of a member's care management plan within an ECM episode.
+
+    Versions are numbered per episode. A draft is edited; agreeing it records the
+    member's agreement (and supersedes the version agreed before); revising an
+    agreed plan copies it into a new draft whose needs and goals keep their uids,
+    so referrals pointing at a goal keep pointing at it. `lock_version` rises
+    with every change to the plan or anything in it: a write made against an
+    older one is refused (409 stale_version), never silently applied.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        AGREED = "agreed", "Agreed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="care_plans"
+    )
+    episode = models.ForeignKey(
+        Episode, on_delete=models.PROTECT, related_name="care_plans"
+    )
+    number = models.PositiveSmallIntegerField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    language = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="The language the plan was discussed and agreed in.",
+    )
+    member_agreed_on = models.DateField(null=True, blank=True)
+    agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    agreed_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    lock_version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["episode_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["episode", "number"], name="care_plan_number_per_episode"
+            ),
+            models.UniqueConstraint(
+                fields=["episode"],
+                condition=Q(status="draft"),
+                name="care_plan_one_draft_per_episode",
+            ),
+            models.UniqueConstraint(
+                fields=["episode"],
+                condition=Q(status="agreed"),
+                name="care_plan_one_agreed_per_episode",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="agreed") | Q(member_agreed_on__isnull=False),
+                name="care_plan_agreed_has_date",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["member", "status"], name="care_plan_by_member"),
+        ]
+
+    def __str__(self):
+        return f"Care plan v{self.number} ({self.get_status_display()})"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class Need(models.Model):
+    """A need in one plan version; `uid` is the same need across versions."""
+
+    class Source(models.TextChoices):
+        ASSESSMENT = "assessment", "Comprehensive assessment"
+        SUGGESTED = "suggested", "Suggested from the assessment"
+        MANUAL = "manual", "Added by the care team"
+
+    care_plan = models.ForeignKey(
+        CarePlan, on_delete=models.CASCADE, related_name="needs"
+    )
+    uid = models.UUIDField(default=uuid.uuid4)
+    domain = models.CharField(max_length=30, choices=NeedDomain.choices)
+    description = models.TextField()
+    source = models.CharField(
+        max_length=12, choices=Source.choices, default=Source.MANUAL
+    )
+    question = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="The assessment question a suggested need came from.",
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["care_plan_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["care_plan", "uid"], name="need_uid_once_per_plan"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_domain_display()}: {self.description[:40]}"
+
+
+class GoalStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    IN_PROGRESS = "in_progress", "In progress"
+    MET = "met", "Met"
+    NOT_MET = "not_met", "Not met"
+    DISCONTINUED = "discontinued", "Discontinued"
+
+
+class Goal(models.Model):
+    """A person-centered goal for a need, in the member's own words.
+
+    `uid` is stable across plan versions (referrals point at it). `part2`
+    marks substance-use content under 42 CFR Part 2: shown only to the member's
+    treating care team or to those a consent covers (members.part2).
+    """
+
+    Status = GoalStatus
+
+    care_plan = models.ForeignKey(
+        CarePlan, on_delete=models.CASCADE, related_name="goals"
+    )
+    need = models.ForeignKey(Need, on_delete=models.PROTECT, related_name="goals")
+    uid = models.UUIDField(default=uuid.uuid4)
+    description = models.TextField(help_text="The goal, in the member's own words.")
+    target_date = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=15, choices=GoalStatus.choices, default=GoalStatus.NOT_STARTED
+    )
+    part2 = models.BooleanField(
+        default=False, help_text="Substance-use content (42 CFR Part 2)."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["care_plan_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["care_plan", "uid"], name="goal_uid_once_per_plan"
+            ),
+        ]
+
+    def __str__(self):
+        return self.description[:50]
+
+
+class InterventionStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Intervention(models.Model):
+    """What someone will do towards a goal, by when.
+
+    The responsible party is a staff user, a care-team contact, or the member.
+    """
+
+    class Responsible(models.TextChoices):
+        STAFF = "staff", "Staff member"
+        CARE_TEAM = "care_team", "Care-team contact"
+        MEMBER = "member", "The member"
+
+    Status = InterventionStatus
+
+    goal = models.ForeignKey(
+        Goal, on_delete=models.CASCADE, related_name="interventions"
+    )
+    uid = models.UUIDField(default=uuid.uuid4)
+    description = models.TextField()
+    responsible = models.CharField(
+        max_length=10, choices=Responsible.choices, default=Responsible.STAFF
+    )
+    responsible_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    responsible_contact = models.ForeignKey(
+        "CareTeamMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interventions",
+    )
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=15,
+        choices=InterventionStatus.choices,
+        default=InterventionStatus.PLANNED,
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["goal_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        responsible="staff",
+                        responsible_user__isnull=False,
+                        responsible_contact__isnull=True,
+                    )
+                    | Q(
+                        responsible="care_team",
+                        responsible_user__isnull=True,
+                        responsible_contact__isnull=False,
+                    )
+                    | Q(
+                        responsible="member",
+                        responsible_user__isnull=True,
+                        responsible_contact__isnull=True,
+                    )
+                ),
+                name="intervention_one_responsible_party",
+            ),
+        ]
+
+    def __str__(self):
+        return self.description[:50]
+
+    @property
+    def responsible_label(self) -> str:
+        if self.responsible == self.Responsible.STAFF and self.responsible_user:
+            return self.responsible_user.full_name
+        if self.responsible == self.Responsible.CARE_TEAM and self.responsible_contact:
+            return self.responsible_contact.display_name
+        return "The member"
+
+
+# --- The care team (issue 6 §3) -------------------------------------------------------
+
+
+class CareTeamRole(models.TextChoices):
+    CARE_MANAGER = "care_manager", "Care manager"
+    COMMUNITY_HEALTH_WORKER = "chw", "Community health worker"
+    PEER_SUPPORT = "peer_support", "Peer support specialist"
+    NURSE = "nurse", "Nurse"
+    SOCIAL_WORKER = "social_worker", "Social worker"
+    PCP = "pcp", "Primary care provider"
+    BEHAVIORAL_HEALTH = "behavioral_health", "Behavioral health provider"
+    CS_PROVIDER = "cs_provider", "Community Supports provider"
+    CAREGIVER = "caregiver", "Caregiver or family"
+    OTHER = "other", "Other"
+
+
+STAFF_TEAM_ROLES = frozenset(
+    {
+        CareTeamRole.CARE_MANAGER,
+        CareTeamRole.COMMUNITY_HEALTH_WORKER,
+        CareTeamRole.PEER_SUPPORT,
+        CareTeamRole.NURSE,
+        CareTeamRole.SOCIAL_WORKER,
+        CareTeamRole.OTHER,
+    }
+)
+
+
+class CareTeamMember(models.Model):
+    """Someone on a member's care team besides the lead care manager (who comes
+    from the episode): a staff colleague (a user, given an explicit access grant
+    while on the team) or an outside contact with their details.
+
+    Removing someone stamps removed_at; the row stays for the record.
+    """
+
+    class Kind(models.TextChoices):
+        STAFF = "staff", "Staff"
+        CONTACT = "contact", "Outside contact"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="care_team"
+    )
+    episode = models.ForeignKey(
+        Episode, on_delete=models.PROTECT, related_name="care_team"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    role = models.CharField(max_length=20, choices=CareTeamRole.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="care_teams",
+    )
+    name = models.CharField(max_length=200, blank=True, default="")
+    organization_name = models.CharField(max_length=200, blank=True, default="")
+    phone = models.CharField(max_length=30, blank=True, default="")
+    email = models.EmailField(blank=True, default="")
+    access_until = models.DateTimeField(null=True, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    added_at = models.DateTimeField()
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["member_id", "added_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="staff", user__isnull=False, name=""))
+                | (Q(kind="contact", user__isnull=True) & ~Q(name="")),
+                name="care_team_member_staff_or_contact",
+            ),
+            models.UniqueConstraint(
+                fields=["member", "user"],
+                condition=Q(removed_at__isnull=True, user__isnull=False),
+                name="care_team_staff_once",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "member"],
+                condition=Q(removed_at__isnull=True),
+                name="care_team_current_by_user",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.display_name} ({self.get_role_display()})"
+
+    @property
+    def display_name(self) -> str:
+        if self.user_id is not None:
+            return self.user.full_name
+        return self.name
+
+    @property
+    def is_current(self) -> bool:
+        return self.removed_at is None
+
+
+class CareConference(models.Model):
+    """A care conference held about the member (RTF: most recent care conference)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="care_conferences"
+    )
+    episode = models.ForeignKey(
+        Episode, on_delete=models.PROTECT, related_name="care_conferences"
+    )
+    held_on = models.DateField()
+    attendees = models.TextField()
+    notes = models.TextField(blank=True, default="")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["member_id", "-held_on", "-id"]
+        indexes = [
+            models.Index(fields=["episode", "held_on"], name="care_conference_by_day")
+        ]
+
+    def __str__(self):
+        return f"Care conference on {self.held_on}"

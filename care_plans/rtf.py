@@ -14,6 +14,8 @@ with their reasons in `care_plans.models.DHCS_DISCONTINUATION_CODES`. Correct
 them here (and there) once the DHCS template is in hand.
 """
 
+from django.utils import timezone
+
 from care_plans.models import (
     DHCS_DISCONTINUATION_CODES,
     OTF_OUTREACH_METHOD,
@@ -49,6 +51,10 @@ def ecm_status(status: str) -> str:
 def otf_outreach_method(method: str) -> str:
     """The OTF "Outreach Attempt Method" bucket (In-Person or Telephonic)."""
     return OTF_OUTREACH_METHOD[method]
+
+
+def _local_date(moment):
+    return timezone.localdate(moment) if moment is not None else None
 
 
 def _blank_to_none(value):
@@ -96,6 +102,12 @@ def episode_row(episode: Episode) -> dict:
         "ecm_enrollment_start_date": episode.enrolled_on,
         "ecm_enrollment_end_date": (
             episode.discontinued_on if episode.enrolled_on else None
+        ),
+        "latest_care_plan_revision_date": episode.latest_care_plan_revision_date,
+        "most_recent_care_conference_date": episode.most_recent_care_conference_date,
+        "assessment_started_date": _local_date(episode.assessment_started_at),
+        "most_recent_completed_assessment_date": _local_date(
+            episode.most_recent_completed_assessment_at
         ),
         "most_recent_encounter_date": episode.most_recent_encounter_date,
         "lead_care_manager_name": lead.full_name if lead else None,

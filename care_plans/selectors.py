@@ -26,16 +26,55 @@ from calaim.accounts import roles
 from calaim.accounts.models import PlanCode
 from calaim.web.panels import columns_shown
 from calaim.work.models import Task, TaskStatus
+from care_plans.assessments.models import Assessment
+
+# The care plan's reads live in care_plan_selectors; referrals call this one by
+# its contract name, care_plans.selectors.care_plan_goal.
+from care_plans.care_plan_selectors import care_plan_goal  # noqa: F401
 from care_plans.models import (
+    CareConference,
+    CarePlan,
     Encounter,
     EncounterMode,
     Episode,
     EpisodeEvent,
     EpisodeStatus,
+    Goal,
     Notice,
     OutreachAttempt,
 )
 from members.models import Enrollment, MemberPopulation
+from members.part2 import part2_disclosure_allowed
+
+
+def care_plan_goals(*, member, user) -> list[Goal]:
+    """The goals of the member's current care plan, each with its need (the
+    referral form's picker).
+
+    The current plan is the one `care_plan_goal` resolves a goal_uid in: of the
+    member's latest episode with a plan, the agreed version, else the draft.
+    One query; Part 2 goals are left out unless `user` may see the member's
+    Part 2 content (a second query, only when the plan has one). The caller has
+    already fetched `member` through members.access.access_member.
+    """
+    member_pk = getattr(member, "pk", member)
+    current = (
+        CarePlan.objects.filter(member_id=member_pk)
+        .exclude(status=CarePlan.Status.SUPERSEDED)
+        # Latest episode first; in it "agreed" sorts before "draft".
+        .order_by("-episode__opened_at", "status", "-number")
+        .values("pk")[:1]
+    )
+    goals = list(
+        Goal.objects.filter(care_plan_id=Subquery(current))
+        .select_related("need")
+        .order_by("need__position", "need_id", "position", "id")
+    )
+    if any(goal.part2 for goal in goals) and not part2_disclosure_allowed(
+        user, member_pk
+    ):
+        goals = [goal for goal in goals if not goal.part2]
+    return goals
 
 
 def _open_episodes_visible_to(user) -> QuerySet[Episode]:
@@ -346,6 +385,14 @@ def _encounter_rollup(aggregate):
     )
 
 
+def _rollup(rows, key: str, aggregate):
+    """One aggregate over related rows as a correlated subquery (see
+    _encounter_rollup)."""
+    return Subquery(
+        rows.order_by().values(key).annotate(value=aggregate).values("value")
+    )
+
+
 def with_rtf_fields(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
     """Join and annotate everything the API's RTF projection reads
     (`care_plans.rtf.episode_row`), so a page of episodes is one query.
@@ -379,6 +426,31 @@ def with_rtf_fields(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
             )
             .values("code")[:1]
         ),
+        # RTF 20-23: the care plan, the care conference, the assessment.
+        latest_care_plan_revision_date=_rollup(
+            CarePlan.objects.filter(
+                episode_id=OuterRef("pk"), member_agreed_on__isnull=False
+            ),
+            "episode_id",
+            Max("member_agreed_on"),
+        ),
+        most_recent_care_conference_date=_rollup(
+            CareConference.objects.filter(episode_id=OuterRef("pk")),
+            "episode_id",
+            Max("held_on"),
+        ),
+        assessment_started_at=_rollup(
+            Assessment.objects.filter(member_id=OuterRef("member_id")),
+            "member_id",
+            Max("started_at"),
+        ),
+        most_recent_completed_assessment_at=_rollup(
+            Assessment.objects.filter(
+                member_id=OuterRef("member_id"), status=Assessment.Status.COMPLETED
+            ),
+            "member_id",
+            Max("completed_at"),
+        ),
         populations_of_focus=ArraySubquery(
             MemberPopulation.objects.filter(
                 member_id=OuterRef("member_id"), end_date__isnull=True
@@ -392,6 +464,16 @@ def with_rtf_fields(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
             "updated_at",
             "member__updated_at",
             _encounter_rollup(Max("created_at")),
+            _rollup(
+                CarePlan.objects.filter(episode_id=OuterRef("pk")),
+                "episode_id",
+                Max("updated_at"),
+            ),
+            _rollup(
+                CareConference.objects.filter(episode_id=OuterRef("pk")),
+                "episode_id",
+                Max("created_at"),
+            ),
         ),
     )
 

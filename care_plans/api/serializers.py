@@ -68,6 +68,19 @@ class EpisodeOutput(serializers.Serializer):
         allow_null=True, help_text="RTF 18: the date the member consented."
     )
     ecm_enrollment_end_date = serializers.DateField(allow_null=True, help_text="RTF 19")
+    latest_care_plan_revision_date = serializers.DateField(
+        allow_null=True,
+        help_text="RTF 20: the date the member agreed the latest care plan version.",
+    )
+    most_recent_care_conference_date = serializers.DateField(
+        allow_null=True, help_text="RTF 21"
+    )
+    assessment_started_date = serializers.DateField(
+        allow_null=True, help_text="RTF 22: the latest assessment's start."
+    )
+    most_recent_completed_assessment_date = serializers.DateField(
+        allow_null=True, help_text="RTF 23"
+    )
     most_recent_encounter_date = serializers.DateField(
         allow_null=True, help_text="RTF 24"
     )

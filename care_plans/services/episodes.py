@@ -9,7 +9,7 @@ version raises ConflictError (409); a role that lacks the action raises
 PermissionDenied (403); a member the actor cannot see raises Http404.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,7 +22,8 @@ from calaim import access as registry
 from calaim.accounts import roles
 from calaim.audit.services import audit_record
 from calaim.errors import ConflictError
-from calaim.work.calendar import due_at
+from calaim.work.calendar import PACIFIC, due_at
+from calaim.work.models import TaskStatus
 from calaim.work.services import task_create, tasks_close_for_source
 from care_plans.models import (
     CLOSED_STATUSES,
@@ -41,6 +42,16 @@ from members.services import ecm_exclusions_on
 
 S = EpisodeStatus
 AUTHORIZATION_TASK = "ecm.authorization_decision"
+# The clocks that start at enrollment (DOMAIN.md §10b): the comprehensive
+# assessment within 60 days, the agreed care management plan within 90.
+ASSESSMENT_TASK = "ecm.assessment_due"
+CARE_PLAN_TASK = "ecm.care_plan_due"
+ASSESSMENT_DAYS = getattr(settings, "ECM_ASSESSMENT_DAYS", 60)
+CARE_PLAN_DAYS = getattr(settings, "ECM_CARE_PLAN_DAYS", 90)
+ENROLLMENT_TASKS = (
+    (ASSESSMENT_TASK, ASSESSMENT_DAYS),
+    (CARE_PLAN_TASK, CARE_PLAN_DAYS),
+)
 PRESUMPTIVE_DAYS = getattr(settings, "ECM_PRESUMPTIVE_DAYS", 30)
 OUTREACH_MIN_ATTEMPTS = getattr(settings, "ECM_OUTREACH_MIN_ATTEMPTS", 3)
 OUTREACH_MIN_METHODS = getattr(settings, "ECM_OUTREACH_MIN_METHODS", 2)
@@ -102,6 +113,10 @@ def _move(
         raise ConflictError(
             "The member already has another open ECM episode.", code="open_episode"
         ) from conflict
+    if episode.closed_at is not None and from_status not in CLOSED_STATUSES:
+        from care_plans.services.care_team import care_team_close
+
+        care_team_close(episode=episode, actor=actor)
     EpisodeEvent.objects.create(
         episode=episode,
         action=action,
@@ -663,13 +678,44 @@ def episode_enroll(
         )
     episode.enrolled_on = consented_on
     episode.consent_method = consent_method
-    return _move(
+    _move(
         episode,
         to_status=S.ENROLLED,
         action="enroll",
         actor=actor,
         fields=("enrolled_on", "consent_method"),
     )
+    _enrollment_tasks(episode, actor)
+    return episode
+
+
+def _enrollment_tasks(episode: Episode, actor) -> None:
+    """Open the assessment and care-plan clocks, counted in calendar days from
+    the enrollment date, for the lead care manager (the provider's queue when
+    there is no active one)."""
+    owner = episode.lead_care_manager
+    organization = None
+    if owner is None or not owner.is_active:
+        owner, organization = None, episode.ecm_provider
+    start = datetime.combine(episode.enrolled_on, time(0, 0), tzinfo=PACIFIC)
+    for kind, days in ENROLLMENT_TASKS:
+        task_create(
+            kind=kind,
+            due_at=due_at(start, calendar_days=days),
+            owner=owner,
+            organization=organization,
+            member_id=episode.member_id,
+            source=episode,
+            actor=actor,
+        )
+
+
+def _cancel_enrollment_tasks(episode: Episode, actor) -> None:
+    """The episode ended: its enrollment clocks stop (cancelled, not done)."""
+    for kind, _days in ENROLLMENT_TASKS:
+        tasks_close_for_source(
+            source=episode, kind=kind, actor=actor, status=TaskStatus.CANCELLED
+        )
 
 
 @transaction.atomic
@@ -714,6 +760,28 @@ def episode_unable_to_reach(
         action="unable_to_reach",
         actor=actor,
         fields=("discontinued_on", "discontinuation_reason"),
+    )
+
+
+@transaction.atomic
+def episode_activate(
+    *, episode: Episode, actor, care_plan_id=None, expected_version: int | None = None
+) -> Episode:
+    """The member agreed their first care plan: an enrolled episode becomes active.
+
+    Called by care_plans.services.care_plans.care_plan_agree inside its
+    transaction; the event names the plan that made the episode active.
+    """
+    _require_sight(actor, episode)
+    episode = _locked(episode, expected_version)
+    _require_status(episode, {S.ENROLLED}, "activate")
+    return _move(
+        episode,
+        to_status=S.ACTIVE,
+        action="activate",
+        actor=actor,
+        reason="The member agreed their care plan.",
+        details={"care_plan": care_plan_id} if care_plan_id else {},
     )
 
 
@@ -762,6 +830,7 @@ def episode_discontinue(
         fields=("discontinued_on", "discontinuation_reason", "discontinuation_note"),
     )
     _close_tasks(episode, AUTHORIZATION_TASK, actor)
+    _cancel_enrollment_tasks(episode, actor)
     if reason not in (
         DiscontinuationReason.DEATH,
         DiscontinuationReason.LOST_ELIGIBILITY,
@@ -809,3 +878,4 @@ def end_episodes_on_termination(*, member_ids, plan_id, end_date, source) -> Non
             details={"reason": DiscontinuationReason.LOST_ELIGIBILITY},
             fields=("discontinued_on", "discontinuation_reason"),
         )
+        _cancel_enrollment_tasks(episode, actor)

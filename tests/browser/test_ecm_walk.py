@@ -120,7 +120,7 @@ def test_plan_admin_and_care_manager_take_a_member_to_enrolled(
     episode_panel = page.get_by_role("region", name="ECM episode")
     expect(episode_panel).to_contain_text("Enrolled")
     expect(episode_panel).to_contain_text("Verbal consent")
-    timeline = page.get_by_role("region", name="ECM timeline")
+    timeline = page.get_by_role("region", name="Timeline")
     expect(timeline).to_contain_text("Enroll")
     expect(page.get_by_role("region", name="Encounters")).to_contain_text(
         "Record an encounter"

@@ -288,7 +288,8 @@ def _render_panel(rf, user, member, key):
         ("ecm_outreach", "lead_care_manager", 2),
         # episode, encounters (this month's counts come from the same rows)
         ("ecm_encounters", "lead_care_manager", 2),
-        ("ecm_timeline", "lead_care_manager", 1),
+        # one per timeline source (care_plans/chart_views.py)
+        ("ecm_timeline", "lead_care_manager", 9),
         ("ecm_notices", "plan_admin", 1),
         # episode, covering grants, two care manager menus (reassign, cover)
         ("ecm_episode", "supervisor", 4),
@@ -337,7 +338,7 @@ def test_chart_shows_the_ecm_panels_with_their_forms(client, cast):
 
     body = client.get(_chart(episode.member)).content.decode()
 
-    for title in ("ECM timeline", "Outreach", "Encounters", "Notices"):
+    for title in ("Timeline", "Outreach", "Encounters", "Notices"):
         assert f">{title}</h2>" in body
     assert reverse("ecm_outreach", args=[episode.uuid]) in body
     assert reverse("ecm_enroll", args=[episode.uuid]) in body

@@ -32,6 +32,7 @@ def _panel_keys(body):
 # Every chart panel in order (the members app's record panels are checked in
 # detail by tests/members/test_chart_panels.py).
 CHART_PANELS = [
+    "chart_header",
     "demographics",
     "enrollment",
     "ecm_episode",
@@ -39,12 +40,19 @@ CHART_PANELS = [
     "ecm_encounters",
     "ecm_timeline",
     "ecm_notices",
+    "assessment",
     "populations",
+    "care_plan",
+    "care_team",
     "other_programs",
+    "transitions",
+    "consents",
     "referrals",
     "cin_history",
     "changes",
 ]
+# The header panel is drawn inside the header card; the rest in the body.
+BODY_PANELS = CHART_PANELS[1:]
 
 
 def test_care_manager_sees_header_and_every_panel_in_order(client, cast):
@@ -55,7 +63,7 @@ def test_care_manager_sees_header_and_every_panel_in_order(client, cast):
     assert "May 17, 1980" in body  # the factory's birth date
     assert re.search(r"\(age \d+\)", body)
     assert re.search(r"Cast Plan, [A-Za-z ]+ County, since Jan 1, 2025", body)
-    assert _panel_keys(body) == CHART_PANELS
+    assert _panel_keys(body) == BODY_PANELS
     # The ECM episode panel: status, provider, lead care manager.
     assert "Cast ECM Provider" in body
     assert "Lead Care Manager" in body
@@ -66,7 +74,7 @@ def test_care_manager_sees_header_and_every_panel_in_order(client, cast):
 def test_every_chart_viewer_gets_the_whole_chart(client, cast):
     for person in ("supervisor", "provider_admin", "plan_admin", "auditor"):
         body = _chart(client, getattr(cast, person), cast.member)
-        assert _panel_keys(body) == CHART_PANELS, person
+        assert _panel_keys(body) == BODY_PANELS, person
         assert "May 17, 1980" in body, person
 
 
@@ -122,6 +130,8 @@ SHELL_QUERIES = 7
 # members.access.access_member: the member, their county and the access rules'
 # answer, in one query.
 ACCESS_QUERIES = 1
+# Every panel of a care manager's chart together (see the query-count test).
+CHART_PANEL_QUERIES = 28
 
 
 def _data_rows(response):
@@ -151,11 +161,13 @@ def test_chart_query_count_for_a_care_manager(
     client.force_login(cast.lead_care_manager)
     client.get(reverse("home"))
 
-    # The shell, the access check, one per panel (demographics none: the county
-    # comes with the member; the header's current enrollment is the enrollment
-    # panel's rows).
+    # The shell, the access check, and the panels: most take one query
+    # (demographics none: the county comes with the member), the header three
+    # (episode, populations, consent flags), the care plan five, the care team
+    # two and the timeline one per source it merges. Pinned: the count must not
+    # grow with the rows (extra).
     with django_assert_num_queries(
-        SHELL_QUERIES + ACCESS_QUERIES + len(CHART_PANELS) - 1
+        SHELL_QUERIES + ACCESS_QUERIES + CHART_PANEL_QUERIES
     ):
         response = client.get(_chart_url(cast.member))
 
@@ -237,7 +249,7 @@ def test_registry_orders_panels_and_filters_by_scope(db):
     chart = [panel.key for panel in panel_registry.chart_panels(registry.CHART)]
     referral = [panel.key for panel in panel_registry.chart_panels(registry.REFERRAL)]
 
-    assert chart[:3] == ["demographics", "enrollment", "ecm_episode"]
+    assert chart[:4] == ["chart_header", "demographics", "enrollment", "ecm_episode"]
     assert "referrals" in chart
     assert referral == ["referrals"]
     with pytest.raises(ValueError, match="unknown scope"):
