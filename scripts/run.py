@@ -90,6 +90,7 @@ def main() -> int:
     env.setdefault("DEBUG", "true")
     env.setdefault("CALAIM_DATA_DIR", str(ROOT / ".data"))
     env["PORT"] = str(free_port() if args.smoke else args.port)
+    env.setdefault("MLLP_PORT", str(free_port() if args.smoke else 2575))
     env["PYTHONUNBUFFERED"] = "1"
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     data_dir = Path(env["CALAIM_DATA_DIR"])

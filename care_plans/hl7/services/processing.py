@@ -1,0 +1,187 @@
+"""Processing stored messages: once, never lost.
+
+`message_process` hands one pending message to the processor of its type
+(registry.py) inside a transaction that holds the row locked; the processor's
+effects, the status and processed_at commit together. A Celery task runs it after
+the intake commits; `message_sweep` (beat) runs what a lost broker message, a
+dead worker or a failed attempt left pending, so no message is lost while Redis
+or the worker is away. `message_reprocess` puts an unmatched message through the
+processor again once an interface administrator has linked its member.
+"""
+
+import logging
+import traceback
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from calaim.audit.models import AuditAction
+from calaim.audit.services import audit_record
+from care_plans.hl7.models import PROCESSOR_STATUSES, InboundMessage, MessageStatus
+from care_plans.hl7.registry import processor_for
+from care_plans.hl7.services.intake import _setting
+
+logger = logging.getLogger(__name__)
+
+
+# --- Processing ------------------------------------------------------------------
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__module__}.{type(error).__qualname__}"
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    base = _setting("HL7_RETRY_BASE_SECONDS", 5.0)
+    seconds = base * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, _setting("HL7_RETRY_MAX_SECONDS", 3600)))
+
+
+def _locked_pending(message_id: int) -> InboundMessage | None:
+    return (
+        InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk=message_id, status=MessageStatus.PENDING)
+        .first()
+    )
+
+
+def message_process(*, message_id: int) -> str:
+    """Run the processor on one pending message; return what happened.
+
+    Safe to call any number of times and concurrently: the row is claimed with
+    FOR UPDATE SKIP LOCKED, so a second caller returns "skipped". The attempt is
+    counted in a transaction of its own first, so that attempts that die with
+    their worker (SIGKILL, the hard time limit) count too: after
+    HL7_MAX_ATTEMPTS the message is marked failed. A processor's exception rolls
+    back its effects and leaves the message pending until a later try.
+    """
+    max_attempts = _setting("HL7_MAX_ATTEMPTS", 5)
+    with transaction.atomic():
+        message = _locked_pending(message_id)
+        if message is None:
+            return "skipped"
+        if message.attempts >= max_attempts:
+            message.status = MessageStatus.FAILED
+            message.processed_at = timezone.now()
+            message.error = (
+                f"Gave up after {message.attempts} attempts. {message.error}"
+            ).strip()
+            message.save(update_fields=["status", "processed_at", "error"])
+            return MessageStatus.FAILED
+        # The count is advisory (it bounds retries): it need not wait for a disk
+        # flush, which would cost every message a second synchronous commit.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        InboundMessage.objects.filter(pk=message_id).update(attempts=F("attempts") + 1)
+    with transaction.atomic():
+        message = _locked_pending(message_id)
+        if message is None:
+            return "skipped"
+        return _run_processor(message, max_attempts=max_attempts)
+
+
+def _run_processor(message: InboundMessage, *, max_attempts: int) -> str:
+    """Call the processor in a savepoint of the caller's locked transaction."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            status = processor_for(message.message_type)(message)
+            if status not in PROCESSOR_STATUSES:
+                raise ValueError(f"A processor returned {status!r}.")
+    except Exception as error:  # any processor failure is retried, then failed
+        frames = "".join(traceback.format_tb(error.__traceback__, limit=-8))
+        # The class and the place only: an exception's message can quote PHI.
+        logger.warning(
+            "hl7 message %s attempt %s failed with %s\n%s",
+            message.pk,
+            message.attempts,
+            _describe(error),
+            frames,
+        )
+        # The row is PHI-scoped (it holds the raw message), so it may say more.
+        message.error = f"{_describe(error)}: {error}"[:2000]
+        fields = ["error"]
+        if message.attempts >= max_attempts:
+            message.status = MessageStatus.FAILED
+            message.processed_at = now
+            fields += ["status", "processed_at"]
+            outcome = MessageStatus.FAILED
+        else:
+            message.available_at = now + _retry_delay(message.attempts)
+            fields.append("available_at")
+            outcome = "retry"
+        message.save(update_fields=fields)
+        return outcome
+    message.status = status
+    message.processed_at = now
+    if status != MessageStatus.FAILED:
+        message.error = ""
+    message.save(update_fields=["status", "processed_at", "error", "member"])
+    return status
+
+
+def message_sweep(*, limit: int | None = None) -> int:
+    """Process the pending messages nobody has run in time; return how many.
+
+    A message is stale when it has been due for HL7_SWEEP_AFTER_SECONDS: its task
+    was lost (Redis was down), its worker died, or a failed attempt's back-off has
+    passed. Bounded, and safe to overlap with other sweeps and with the tasks:
+    each message is claimed with SKIP LOCKED.
+    """
+    limit = limit or _setting("HL7_SWEEP_BATCH", 200)
+    stale = timezone.now() - timedelta(
+        seconds=_setting("HL7_SWEEP_AFTER_SECONDS", 10.0)
+    )
+    message_ids = list(
+        InboundMessage.objects.filter(
+            status=MessageStatus.PENDING, available_at__lte=stale
+        )
+        .order_by("available_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    done = 0
+    for message_id in message_ids:
+        if message_process(message_id=message_id) != "skipped":
+            done += 1
+    if message_ids:
+        logger.info("hl7 sweep ran %s of %s stale messages", done, len(message_ids))
+    return done
+
+
+@transaction.atomic
+def message_reprocess(*, message: InboundMessage, actor) -> str:
+    """Put an unmatched message through its processor again; return its status.
+
+    Used by the unmatched queue once an interface administrator has linked the
+    member (the caller sets `message.member` first). Runs at once, in this
+    transaction, with the row locked; an unmatched message that another admin
+    handled meanwhile raises ValidationError. Audited as an update of the message.
+    """
+    locked = (
+        InboundMessage.objects.select_for_update(of=("self",))
+        .filter(pk=message.pk)
+        .first()
+    )
+    if locked is None or locked.status != MessageStatus.UNMATCHED:
+        raise ValidationError(
+            "Only an unmatched message can be processed again.", code="not_unmatched"
+        )
+    if message.member_id != locked.member_id:
+        locked.member_id = message.member_id
+        locked.save(update_fields=["member"])
+    locked.attempts += 1
+    locked.save(update_fields=["attempts"])
+    status = _run_processor(locked, max_attempts=locked.attempts)
+    audit_record(
+        action=AuditAction.UPDATE,
+        object_type="hl7_message",
+        object_id=str(locked.uuid),
+        member_ids=[locked.member_id] if locked.member_id else [],
+        actor=actor,
+        reason="reprocessed from the unmatched queue",
+    )
+    message.refresh_from_db()
+    return status
