@@ -18,31 +18,53 @@ class ReferralsConfig(AppConfig):
             roles.PROVIDER_API,
         ):
             roles.grant(role, "referrals.view_referral")
+        # Who takes which step (DESIGN.md §4.4): care managers refer, the plan
+        # authorizes, the receiving provider works the referral.
+        for role in (roles.CARE_MANAGER, roles.SUPERVISOR, roles.PROVIDER_API):
+            roles.grant(role, "referrals.add_referral", "referrals.change_referral")
+        roles.grant(
+            roles.PLAN_ADMIN,
+            "referrals.change_referral",
+            "referrals.authorize_referral",
+        )
+        for role in (roles.CS_PROVIDER, roles.PROVIDER_ADMIN, roles.PROVIDER_API):
+            roles.grant(role, "referrals.work_referral")
+
+        from calaim.work.kinds import register_task_kind
+        from referrals.services import _common as clocks
+
+        register_task_kind(
+            clocks.AUTHORIZATION_TASK,
+            label="Community Supports authorization decision",
+            description="Decide a Community Supports referral: 5 business days, "
+            "or 72 hours when expedited; paused while pended.",
+        )
+        register_task_kind(
+            clocks.ACKNOWLEDGEMENT_TASK,
+            label="Referral acknowledgement",
+            description="Accept or decline a referral offer within 2 business days.",
+        )
+        register_task_kind(
+            clocks.DELIVERY_TASK,
+            label="Referral service start",
+            description="Start the services of an accepted referral; paused on hold.",
+        )
+
+        from referrals import links
+
+        links.register()
 
         from calaim import access as registry
         from calaim.web import panels
-        from referrals import selectors
-
-        def referrals_panel(request, member):
-            scope = getattr(request, "chart_scope", registry.REFERRAL)
-            referrals = selectors.referrals_for_member(
-                user=request.user, member=member, scope=scope
-            )
-            return {"referrals": list(referrals)}
-
-        def referral_inbox_panel(request):
-            referrals, count = panels.first_and_count(
-                selectors.open_referrals_received(request.user)
-            )
-            return {"referrals": referrals, "count": count}
+        from referrals import views
 
         panels.register_panel(
             "referrals",
             title="Referrals",
-            template="web/panels/referrals.html",
-            order=50,
+            template="referrals/panels/referrals.html",
+            order=45,
             scope=registry.REFERRAL,
-            context=referrals_panel,
+            context=views.referrals_panel,
         )
         panels.register_home_panel(
             "referral_inbox",
@@ -50,5 +72,5 @@ class ReferralsConfig(AppConfig):
             template="web/panels/referral_inbox.html",
             order=30,
             roles=(roles.CS_PROVIDER,),
-            context=referral_inbox_panel,
+            context=views.referral_inbox_panel,
         )

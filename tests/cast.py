@@ -108,7 +108,15 @@ def build_cast() -> Cast:
         ecm_provider=ecm_provider,
         lead_care_manager=users["lead_care_manager"],
     )
-    referral = f.ReferralFactory(member=member, receiving_organization=cs_organization)
+    referral = f.ReferralFactory(
+        member=member,
+        receiving_organization=cs_organization,
+        plan=plan,
+        referring_organization=ecm_provider,
+        referred_by=users["lead_care_manager"],
+        status="received",
+    )
+    f.OfferFactory(referral=referral)
     return Cast(
         member=member,
         other_member=other_member,
