@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "calaim.notifications",
     "calaim.work",
     "calaim.web",
+    "calaim.links",
     # Layers 1-4: the domain apps, each importing only from the layers below.
     "members",
     "community_supports",
@@ -361,6 +362,32 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
+    # Breached referral clocks: expire unanswered offers, escalate the rest.
+    "referral-clocks-sweep": {
+        "task": "referrals.sweep_clocks",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+}
+
+# HL7 intake (care_plans.hl7): the sweep runs pending messages whose task was lost.
+HL7_SWEEP_SECONDS = env.float("HL7_SWEEP_SECONDS", default=5)
+HL7_SWEEP_AFTER_SECONDS = env.float("HL7_SWEEP_AFTER_SECONDS", default=10)
+HL7_MAX_ATTEMPTS = env.int("HL7_MAX_ATTEMPTS", default=5)
+HL7_RETRY_BASE_SECONDS = env.float("HL7_RETRY_BASE_SECONDS", default=5)
+CELERY_BEAT_SCHEDULE["hl7-sweep"] = {
+    "task": "hl7.sweep",
+    "schedule": HL7_SWEEP_SECONDS,
+    "options": {"expires": HL7_SWEEP_SECONDS},
+}
+
+# Transitions of care: lead care manager alerts unacknowledged this long escalate to
+# the supervisors (DOMAIN.md §10b); the beat looks every few minutes.
+TRANSITIONS_ESCALATE_AFTER_HOURS = 24
+CELERY_BEAT_SCHEDULE["transitions-escalate-alerts"] = {
+    "task": "transitions.escalate_alerts",
+    "schedule": 300.0,
+    "options": {"expires": 300},
 }
 
 # Where the file e-mail backend writes (EMAIL_BACKEND=...filebased.EmailBackend).

@@ -24,6 +24,7 @@ urlpatterns = [
     path("o/", include("calaim.api.oauth_urls")),
     path("notifications/", include("calaim.notifications.urls")),
     path("tasks/", include("calaim.work.urls")),
+    path("links/", include("calaim.links.urls")),
     path("members/", include("members.urls")),
     path("ecm/", include("care_plans.urls")),
     # These choose their own paths under the root.

@@ -99,3 +99,85 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     member = factory.SubFactory(MemberFactory)
     receiving_organization = factory.SubFactory(OrganizationFactory, cs=True)
     status = Referral.Status.REQUESTED
+
+
+class HL7SenderFactory(factory.django.DjangoModelFactory):
+    """A hospital's sending facility registered with a plan (care_plans.hl7)."""
+
+    class Meta:
+        model = "hl7.HL7Sender"
+
+    organization = factory.SubFactory(OrganizationFactory, hospital=True)
+    plan = factory.SubFactory(OrganizationFactory, plan=True)
+    sending_facility = factory.Sequence(lambda n: f"FACILITY{n}")
+    allowed_addresses = factory.LazyFunction(lambda: ["127.0.0.1"])
+    cin_assigning_authorities = factory.LazyFunction(list)
+    active = True
+
+
+class InboundMessageFactory(factory.django.DjangoModelFactory):
+    """A stored ADT message (raw ER7 with `\\r` separators), pending by default."""
+
+    class Meta:
+        model = "hl7.InboundMessage"
+
+    sender = factory.SubFactory(HL7SenderFactory)
+    sending_facility = factory.LazyAttribute(lambda o: o.sender.sending_facility)
+    control_id = factory.Sequence(lambda n: f"CTRL{n:06d}")
+    message_type = "ADT"
+    trigger = "A01"
+    version = "2.5.1"
+    channel = "mllp"
+    peer = "127.0.0.1"
+    raw = factory.LazyAttribute(
+        lambda o: (
+            f"MSH|^~\\&|EHR|{o.sending_facility}|CALAIM|PLAN|20261130101500||"
+            f"ADT^{o.trigger}^ADT_A01|{o.control_id}|P|{o.version}\r"
+            f"EVN|{o.trigger}|20261130101500\r"
+            "PID|1||91234567A^^^DHCS^MA||TESTPERSON^ALEX||19800101|F\r"
+            "PV1|1|I|4W^401^1||||||||||||||||V0001\r"
+        )
+    )
+    ack_code = "AA"
+    status = "pending"
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    """A 42 CFR Part 2 consent attested verbally, in effect from today for a year.
+
+    `ConsentFactory(member=..., recipients=[organization])` names recipients.
+    Tests of the rules use members.services.consents instead.
+    """
+
+    class Meta:
+        model = "members.Consent"
+        skip_postgeneration_save = True
+
+    member = factory.SubFactory(MemberFactory)
+    kind = "part2"
+    scope_categories = factory.LazyFunction(lambda: ["substance_use"])
+    purpose = "Care coordination"
+    start_date = factory.LazyFunction(timezone.localdate)
+    end_date = factory.LazyFunction(
+        lambda: date.fromordinal(timezone.localdate().toordinal() + 365)
+    )
+    recorded_by = factory.SubFactory(UserFactory)
+    attested_by = factory.SelfAttribute("recorded_by")
+    attested_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def recipients(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.recipient_organizations.set(extracted)
+
+
+class OfferFactory(factory.django.DjangoModelFactory):
+    """A live offer of a referral to a CS provider (referrals.Offer)."""
+
+    class Meta:
+        model = "referrals.Offer"
+
+    referral = factory.SubFactory(ReferralFactory)
+    provider = factory.SelfAttribute("referral.receiving_organization")
+    status = "offered"
+    offered_at = factory.LazyFunction(timezone.now)

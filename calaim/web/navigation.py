@@ -58,6 +58,25 @@ def nav_links(request) -> list[NavLink]:
         links.append(("ECM authorizations", _url("ecm_authorization_queue", "/ecm/")))
     if user.has_perm("care_plans.assign_episode"):
         links.append(("ECM assignments", _url("ecm_assignment_queue", "/ecm/")))
+    if user.has_perm("hl7.view_inboundmessage"):
+        links.append(("HL7 feed", _url("hl7_feed", "/hl7/")))
+    if user.has_perm("transitions.view_alert"):
+        links.append(("Hospital alerts", _url("transition_alerts", "/transitions/")))
+    if user.has_perm("transitions.view_transitionevent"):
+        links.append(("Transitional care", _url("transition_queue", "/transitions/")))
+    if user.has_role(roles.INTERFACE_ADMIN):
+        links.append(("Unmatched ADT", _url("transition_unmatched", "/transitions/")))
+    if user.has_perm("community_supports.add_planoffering"):
+        links.append(("CS offerings", _url("cs_offerings", "/network/offerings/")))
+    if user.has_perm("community_supports.add_providercontract"):
+        links.append(("Contracts", _url("cs_contracts", "/network/contracts/")))
+    if user.has_role(roles.PROVIDER_ADMIN, roles.CS_PROVIDER):
+        links.append(("Our contracts", _url("cs_provider_contracts", "/network/")))
+    if user.has_role(roles.CS_PROVIDER, roles.PROVIDER_ADMIN):
+        links.append(("Referral inbox", _url("referral_inbox", "/referrals/inbox/")))
+    if user.has_perm("referrals.authorize_referral"):
+        links.append(("CS referrals", _url("referral_authorization_queue", "/")))
+        links.append(("Open loops", _url("referral_open_loops", "/referrals/")))
     # Notifications has its own link with the unread badge (notifications/badge.html).
     if user.has_perm("audit.view_auditevent"):
         links.append(("Audit trail", reverse("audit_log")))

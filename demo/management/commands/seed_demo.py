@@ -20,6 +20,15 @@ from calaim.validators import npi_check_digit
 from care_plans.models import Episode
 from care_plans.services import episode_identify
 from community_supports.models import ProviderContract
+from demo import (
+    seed_assessments,
+    seed_care_plans,
+    seed_consents,
+    seed_cs_network,
+    seed_hl7,
+    seed_referrals,
+    seed_transitions,
+)
 from members.models import Enrollment
 from members.services import member_by_cin, member_create
 from referrals.models import Referral
@@ -101,6 +110,13 @@ class Command(BaseCommand):
         users = self._users(organizations)
         self._contracts(organizations)
         self._members(organizations, users, members)
+        seed_consents.seed(self.stdout, organizations, users)
+        seed_assessments.seed(self.stdout, organizations, users)
+        seed_care_plans.seed(self.stdout, organizations, users)
+        seed_cs_network.seed(self.stdout, organizations, users)
+        seed_hl7.seed(self.stdout, organizations, users)
+        seed_transitions.seed(self.stdout, organizations, users)
+        seed_referrals.seed(self.stdout, organizations, users)
         clients = self._api_clients(organizations)
         superuser = User.objects.filter(email="admin@calaim.example").first()
         if superuser is None:
