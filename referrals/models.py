@@ -296,6 +296,24 @@ class ReferralEvent(models.Model):
     def __str__(self):
         return f"{self.action}: {self.from_status} -> {self.to_status}"
 
+    @property
+    def action_label(self) -> str:
+        return self.action.replace("_", " ").capitalize()
+
+    @property
+    def from_label(self) -> str:
+        return _status_label(self.from_status)
+
+    @property
+    def to_label(self) -> str:
+        return _status_label(self.to_status)
+
+
+def _status_label(status: str) -> str:
+    from referrals.states import Status
+
+    return dict(Status.choices).get(status, status) if status else ""
+
 
 class Delivery(models.Model):
     """A service delivered on a referral: the day, units, amount and the HCPCS

@@ -127,7 +127,7 @@ def test_referral_closes_the_loop_with_a_rejection_and_reoffer(
     _sign_in(page, live_server, cast.lead_care_manager)
     page.goto(referral_url)
     timeline = page.locator("#timeline")
-    for step in ("Create", "Offer", "Offer_rejected", "Reoffer", "Accept", "Complete"):
+    for step in ("Create", "Offer", "Offer rejected", "Reoffer", "Accept", "Complete"):
         expect(timeline).to_contain_text(step)
     expect(page.locator("#offers")).to_contain_text("No openings this month.")
     _shot(page, artifacts, "7-closed")
