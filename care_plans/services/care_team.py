@@ -26,7 +26,7 @@ from care_plans.models import (
     Episode,
 )
 from members.models import MemberGrant
-from members.services import member_access_grant
+from members.services import member_access_grant, member_access_revoke
 from members.services.grants import MAX_GRANT
 
 
@@ -190,20 +190,13 @@ def care_team_remove(*, team_member: CareTeamMember, actor) -> CareTeamMember:
     row.removed_by = actor
     row.save(update_fields=["removed_at", "removed_by", "updated_at"])
     if row.user_id is not None:
-        revoked = MemberGrant.objects.filter(
+        member_access_revoke(
+            member_id=row.member_id,
             user_id=row.user_id,
-            content_object_id=row.member_id,
             kind=MemberGrant.Kind.CARE_TEAM,
-            expires_at__gt=now,
-        ).update(expires_at=now)
-        if revoked:
-            audit_record(
-                action="update",
-                object_type="member_grant",
-                member_ids=[row.member_id],
-                actor=actor,
-                reason=f"care_team grant of user {row.user_id} revoked",
-            )
+            actor=actor,
+            reason="revoked",
+        )
     audit_record(
         action="delete",
         object_type="care_team_member",
@@ -268,17 +261,11 @@ def care_team_close(*, episode: Episode, actor) -> int:
     for row in rows:
         row.removed_at, row.removed_by = now, actor
         row.save(update_fields=["removed_at", "removed_by", "updated_at"])
-        MemberGrant.objects.filter(
+        member_access_revoke(
+            member_id=row.member_id,
             user_id=row.user_id,
-            content_object_id=row.member_id,
             kind=MemberGrant.Kind.CARE_TEAM,
-            expires_at__gt=now,
-        ).update(expires_at=now)
-        audit_record(
-            action="update",
-            object_type="member_grant",
-            member_ids=[row.member_id],
             actor=actor,
-            reason=f"care_team grant of user {row.user_id} ended with the episode",
+            reason="ended with the episode",
         )
     return len(rows)

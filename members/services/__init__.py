@@ -8,7 +8,11 @@
 """
 
 from members.services.consents import consent_end, consent_record, consent_revoke
-from members.services.grants import member_access_grant, member_break_glass
+from members.services.grants import (
+    member_access_grant,
+    member_access_revoke,
+    member_break_glass,
+)
 from members.services.populations import (
     ecm_exclusions_on,
     member_population_add,
@@ -29,6 +33,7 @@ __all__ = [
     "member_population_add",
     "other_program_add",
     "member_access_grant",
+    "member_access_revoke",
     "member_break_glass",
     "member_by_cin",
     "member_create",

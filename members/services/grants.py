@@ -69,6 +69,29 @@ def member_break_glass(*, member: Member, user, reason: str):
     )
 
 
+def member_access_revoke(
+    *, member_id: int, user_id: int, kind: str, actor, reason: str
+) -> bool:
+    """End a user's live grant of `kind` on a member now (the row stays: expiry is
+    history, not deletion); audited when there was one. Returns whether one ended."""
+    now = timezone.now()
+    ended = MemberGrant.objects.filter(
+        user_id=user_id,
+        content_object_id=member_id,
+        kind=kind,
+        expires_at__gt=now,
+    ).update(expires_at=now)
+    if ended:
+        audit_record(
+            action="update",
+            object_type="member_grant",
+            member_ids=[member_id],
+            actor=actor,
+            reason=f"{kind} grant of user {user_id} {reason}",
+        )
+    return bool(ended)
+
+
 def _grant(*, member, user, kind, reason, expires_at, actor, action):
     now = timezone.now()
     reason = (reason or "").strip()
