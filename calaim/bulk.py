@@ -182,3 +182,45 @@ def copy_upsert(
         )
         cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(staging)))
     return len(objs)
+
+
+def insert_unless_conflict(obj: models.Model, conflict_fields: Sequence[str]) -> bool:
+    """INSERT `obj` unless a row with the same `conflict_fields` exists; return
+    whether it was inserted (its pk is then set).
+
+    One statement (INSERT ... ON CONFLICT DO NOTHING RETURNING) in place of
+    get_or_create's SELECT, savepoint, INSERT and release, with the same outcome
+    under concurrency: of two callers racing, exactly one inserts. The conflict
+    fields must be those of a unique constraint (or index) without a condition.
+    The caller fetches the existing row when it needs it.
+    """
+    model = type(obj)
+    fields = _fields(model, None, with_pk=obj.pk is not None)
+    for field in fields:
+        field.pre_save(obj, True)  # auto_now(_add) and similar
+    values = [
+        field.get_db_prep_save(getattr(obj, field.attname), connection)
+        for field in fields
+    ]
+    statement = sql.SQL(
+        "INSERT INTO {table} ({columns}) VALUES ({values}) "
+        "ON CONFLICT ({conflict}) DO NOTHING RETURNING {pk}"
+    ).format(
+        table=sql.Identifier(model._meta.db_table),
+        columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
+        values=sql.SQL(", ").join(sql.Placeholder() * len(fields)),
+        conflict=sql.SQL(", ").join(
+            sql.Identifier(model._meta.get_field(name).column)
+            for name in conflict_fields
+        ),
+        pk=sql.Identifier(model._meta.pk.column),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(cursor.cursor.connection), values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return True

@@ -39,6 +39,7 @@ def notification_send(
     key: str,
     member_id: int | None = None,
     email: bool = True,
+    at_once: bool = False,
 ) -> None:
     """Notify `recipient` of the event `key`, once, after the caller commits.
 
@@ -46,7 +47,9 @@ def notification_send(
     change does, arrives even when Redis or the worker was down at the time, and
     appears once per event and recipient however often it is sent. Keep `title`
     generic: the member is reached through `link`, behind the access rules. The
-    e-mail (if `email`) carries no PHI, only links.
+    e-mail (if `email`) carries no PHI, only links. `at_once` creates the in-app
+    notification in this process right after the commit instead of through the
+    broker (a worker's urgent alerts); the e-mail always goes through the broker.
     """
     if len(title) > Notification._meta.get_field("title").max_length:
         raise ValidationError({"title": "Too long."})
@@ -60,7 +63,10 @@ def notification_send(
         "member_id": member_id,
     }
     outbox_enqueue(
-        kind=CREATE_KIND, key=f"{CREATE_KIND}:{recipient.pk}:{key}", payload=payload
+        kind=CREATE_KIND,
+        key=f"{CREATE_KIND}:{recipient.pk}:{key}",
+        payload=payload,
+        deliver_now=at_once,
     )
     if email:
         outbox_enqueue(

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from calaim.bulk import insert_unless_conflict
 from calaim.outbox.models import OutboxMessage, OutboxStatus
 from calaim.outbox.registry import handler_for
 
@@ -58,8 +59,15 @@ def _check_payload(payload) -> None:
             raise ValueError(f"Outbox payload field {name!r} is too long.")
 
 
-def outbox_enqueue(*, kind: str, key: str, payload: dict) -> OutboxMessage:
+def outbox_enqueue(
+    *, kind: str, key: str, payload: dict, deliver_now: bool = False
+) -> OutboxMessage:
     """Record an effect to carry out once the caller's transaction commits.
+
+    `deliver_now` carries it out in this process right after the commit instead
+    of through the broker (for effects that must be seen within seconds, such as
+    an alert, when the caller is itself a worker); the guarantees are the same,
+    and if that attempt cannot be made the broker and the sweep take over.
 
     `key` names the effect (e.g. "notification.create:42:adt-123"): enqueueing
     the same key again returns the existing message and sends nothing new, so a
@@ -67,16 +75,34 @@ def outbox_enqueue(*, kind: str, key: str, payload: dict) -> OutboxMessage:
     """
     handler_for(kind)  # an unknown kind is a bug: fail in the caller, not later
     _check_payload(payload)
-    message, created = OutboxMessage.objects.get_or_create(
-        key=key,
-        defaults={"kind": kind, "payload": payload, "enqueued_at": timezone.now()},
+    message = OutboxMessage(
+        kind=kind, key=key, payload=payload, enqueued_at=timezone.now()
     )
-    if not created:
+    if not insert_unless_conflict(message, ["key"]):
+        message = OutboxMessage.objects.get(key=key)
         if message.kind != kind:
             raise ValueError(f"Outbox key {key!r} is already used by another kind.")
         return message
-    transaction.on_commit(partial(_hand_to_broker, message.pk))
+    if deliver_now:
+        transaction.on_commit(partial(_deliver_now, message.pk))
+    else:
+        transaction.on_commit(partial(_hand_to_broker, message.pk))
     return message
+
+
+def _deliver_now(message_id: int) -> None:
+    """Carry out a message in this process right after the commit. A failed
+    attempt is retried by the sweep after its back-off, as from the worker; when
+    no attempt could be made (the database went away), the broker takes it."""
+    try:
+        outbox_deliver(message_id=message_id)
+    except Exception as error:  # no attempt was recorded: hand it on
+        logger.warning(
+            "outbox message %s not delivered at once (%s); handing it on",
+            message_id,
+            type(error).__name__,
+        )
+        _hand_to_broker(message_id)
 
 
 def _hand_to_broker(message_id: int) -> bool:

@@ -14,13 +14,11 @@ def process_message(message_id: int) -> str:
 @shared_task(name="hl7.process_messages")
 def process_messages(message_ids: list[int]) -> int:
     """Process several stored messages (the MLLP listener hands them on in groups,
-    one broker message per group instead of one per message); each is claimed on
-    its own, so a repeat or an overlap with the sweep is harmless."""
-    done = 0
-    for message_id in message_ids:
-        if services.message_process(message_id=message_id) != "skipped":
-            done += 1
-    return done
+    one broker message per group instead of one per message) in one transaction;
+    each is claimed with SKIP LOCKED, so a repeat or an overlap with the sweep is
+    harmless."""
+    outcomes = services.messages_process(message_ids=message_ids)
+    return sum(1 for outcome in outcomes.values() if outcome != "skipped")
 
 
 @shared_task(name="hl7.sweep", max_retries=0)

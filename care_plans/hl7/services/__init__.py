@@ -5,9 +5,10 @@ One service for both channels (the MLLP server and POST /api/v1/hl7/adt):
 - `message_receive` reads MSH only, decides the ACK code, stores the message raw
   and commits before it returns the ACK (DESIGN.md §4.3: "stored and acknowledged
   at once"). Nothing here parses past MSH.
-- `message_process` hands one pending message to the processor of its type
-  (registry.py) inside a transaction that holds the row locked; the processor's
-  effects, the status and processed_at commit together. A Celery task runs it
+- `messages_process` (and `message_process`, for one) hands pending messages to
+  the processor of their type (registry.py) inside a transaction that holds the
+  rows locked, each message in a savepoint; the processor's effects, the status
+  and processed_at commit together. A Celery task runs it
   after the intake commits; `message_sweep` (beat) runs what a lost broker
   message, a dead worker or a failed attempt left pending, so no message is lost
   while Redis or the worker is away.
@@ -30,5 +31,6 @@ from care_plans.hl7.services.processing import (  # noqa: F401
     message_process,
     message_reprocess,
     message_sweep,
+    messages_process,
 )
 from care_plans.hl7.services.senders import sender_register, sender_update  # noqa: F401

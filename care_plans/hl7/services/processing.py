@@ -25,6 +25,8 @@ from care_plans.hl7.registry import processor_for
 from care_plans.hl7.services.intake import _setting
 
 logger = logging.getLogger(__name__)
+# The sweep processes what it finds in groups of this many (one commit each).
+SWEEP_GROUP = 20
 
 
 # --- Processing ------------------------------------------------------------------
@@ -40,52 +42,84 @@ def _retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, _setting("HL7_RETRY_MAX_SECONDS", 3600)))
 
 
-def _locked_pending(message_id: int) -> InboundMessage | None:
-    return (
+def _lock_pending(message_ids, *, related=()):
+    """The pending messages of `message_ids` nobody else holds, locked, by id."""
+    return list(
         InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(pk=message_id, status=MessageStatus.PENDING)
-        .first()
+        .filter(pk__in=message_ids, status=MessageStatus.PENDING)
+        .select_related(*related)
+        .order_by("pk")
     )
 
 
 def message_process(*, message_id: int) -> str:
-    """Run the processor on one pending message; return what happened.
+    """Run the processor on one pending message; return what happened
+    ("processed", "unmatched", ..., "retry", "failed" or "skipped").
+    See `messages_process`."""
+    return messages_process(message_ids=[message_id])[message_id]
 
-    Safe to call any number of times and concurrently: the row is claimed with
-    FOR UPDATE SKIP LOCKED, so a second caller returns "skipped". The attempt is
-    counted in a transaction of its own first, so that attempts that die with
-    their worker (SIGKILL, the hard time limit) count too: after
-    HL7_MAX_ATTEMPTS the message is marked failed. A processor's exception rolls
-    back its effects and leaves the message pending until a later try.
+
+def messages_process(*, message_ids) -> dict[int, str]:
+    """Run the processor on pending messages; return what happened to each id.
+
+    Safe to call any number of times and concurrently: the rows are claimed with
+    FOR UPDATE SKIP LOCKED, so a message another caller holds (or one that is no
+    longer pending) comes back "skipped". The attempts are counted in a
+    transaction of their own first, so that attempts that die with their worker
+    (SIGKILL, the hard time limit) count too: after HL7_MAX_ATTEMPTS a message is
+    marked failed. Then the messages are processed in one transaction, each in a
+    savepoint of its own: a processor's exception rolls back that message's
+    effects only and leaves it pending until a later try, and the statuses of the
+    whole group commit together with their effects (one commit, one disk flush,
+    for the group the MLLP listener handed on).
     """
     max_attempts = _setting("HL7_MAX_ATTEMPTS", 5)
+    message_ids = list(dict.fromkeys(message_ids))
+    outcomes = dict.fromkeys(message_ids, "skipped")
     with transaction.atomic():
-        message = _locked_pending(message_id)
-        if message is None:
-            return "skipped"
-        if message.attempts >= max_attempts:
+        claimed = _lock_pending(message_ids)
+        live = [message.pk for message in claimed if message.attempts < max_attempts]
+        for message in claimed:
+            if message.attempts < max_attempts:
+                continue
             message.status = MessageStatus.FAILED
             message.processed_at = timezone.now()
             message.error = (
                 f"Gave up after {message.attempts} attempts. {message.error}"
             ).strip()
             message.save(update_fields=["status", "processed_at", "error"])
-            return MessageStatus.FAILED
-        # The count is advisory (it bounds retries): it need not wait for a disk
-        # flush, which would cost every message a second synchronous commit.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        InboundMessage.objects.filter(pk=message_id).update(attempts=F("attempts") + 1)
+            outcomes[message.pk] = MessageStatus.FAILED
+        if live:
+            if len(live) == len(claimed):
+                # The count is advisory (it bounds retries): it need not wait for
+                # a disk flush, which would cost every group a second synchronous
+                # commit.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            InboundMessage.objects.filter(pk__in=live).update(
+                attempts=F("attempts") + 1
+            )
+    if not live:
+        return outcomes
     with transaction.atomic():
-        message = _locked_pending(message_id)
-        if message is None:
-            return "skipped"
-        return _run_processor(message, max_attempts=max_attempts)
+        messages = _lock_pending(live, related=("sender__organization",))
+        for message in messages:
+            outcomes[message.pk] = _run_processor(
+                message, max_attempts=max_attempts, save=False
+            )
+        InboundMessage.objects.bulk_update(messages, _PROCESSED_FIELDS)
+    return outcomes
 
 
-def _run_processor(message: InboundMessage, *, max_attempts: int) -> str:
-    """Call the processor in a savepoint of the caller's locked transaction."""
+_PROCESSED_FIELDS = ["status", "processed_at", "error", "member", "available_at"]
+
+
+def _run_processor(message: InboundMessage, *, max_attempts: int, save=True) -> str:
+    """Call the processor in a savepoint of the caller's locked transaction; set
+    the message's status fields (and save them, unless `save` is False: the
+    caller then writes them)."""
     now = timezone.now()
+    member_id = message.member_id
     try:
         with transaction.atomic():
             status = processor_for(message.message_type)(message)
@@ -101,6 +135,8 @@ def _run_processor(message: InboundMessage, *, max_attempts: int) -> str:
             _describe(error),
             frames,
         )
+        # What the processor set on the message rolled back with its effects.
+        message.member_id = member_id
         # The row is PHI-scoped (it holds the raw message), so it may say more.
         message.error = f"{_describe(error)}: {error}"[:2000]
         fields = ["error"]
@@ -113,13 +149,15 @@ def _run_processor(message: InboundMessage, *, max_attempts: int) -> str:
             message.available_at = now + _retry_delay(message.attempts)
             fields.append("available_at")
             outcome = "retry"
-        message.save(update_fields=fields)
+        if save:
+            message.save(update_fields=fields)
         return outcome
     message.status = status
     message.processed_at = now
     if status != MessageStatus.FAILED:
         message.error = ""
-    message.save(update_fields=["status", "processed_at", "error", "member"])
+    if save:
+        message.save(update_fields=["status", "processed_at", "error", "member"])
     return status
 
 
@@ -143,9 +181,11 @@ def message_sweep(*, limit: int | None = None) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     done = 0
-    for message_id in message_ids:
-        if message_process(message_id=message_id) != "skipped":
-            done += 1
+    for start in range(0, len(message_ids), SWEEP_GROUP):
+        outcomes = messages_process(
+            message_ids=message_ids[start : start + SWEEP_GROUP]
+        )
+        done += sum(1 for outcome in outcomes.values() if outcome != "skipped")
     if message_ids:
         logger.info("hl7 sweep ran %s of %s stale messages", done, len(message_ids))
     return done

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from calaim.audit.services import audit_record
+from calaim.bulk import insert_unless_conflict
 from calaim.notifications.services import notification_send
 from calaim.work.calendar import due_at
 from calaim.work.models import Task, TaskStatus
@@ -39,24 +40,25 @@ from members.models import Member, MemberPopulation
 
 def _alert(event, recipient, reason, *, title, key, escalated_from=None) -> Alert:
     """One alert and its notification (in-app + PHI-free e-mail), once."""
-    alert, created = Alert.objects.get_or_create(
+    alert = Alert(
         event=event,
         recipient=recipient,
-        defaults={
-            "reason": reason,
-            "created_at": timezone.now(),
-            "escalated_from": escalated_from,
-        },
+        reason=reason,
+        created_at=timezone.now(),
+        escalated_from=escalated_from,
     )
-    if created:
-        notification_send(
-            recipient=recipient,
-            kind=ESCALATION_KIND if escalated_from else NOTIFICATION_KIND,
-            title=title,
-            link=alerts_link(),
-            key=key,
-            member_id=event.member_id,
-        )
+    if not insert_unless_conflict(alert, ["event", "recipient"]):
+        return Alert.objects.get(event=event, recipient=recipient)
+    notification_send(
+        recipient=recipient,
+        kind=ESCALATION_KIND if escalated_from else NOTIFICATION_KIND,
+        title=title,
+        link=alerts_link(),
+        key=key,
+        member_id=event.member_id,
+        # The care manager must know within seconds: not behind the broker.
+        at_once=True,
+    )
     return alert
 
 

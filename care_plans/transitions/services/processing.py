@@ -63,14 +63,15 @@ def transition_process(*, message) -> str:
         if match.member is None:
             return "unmatched"
         member = match.member
+        # Saved with the message's status (hl7 processing), in the same commit.
         message.member = member
-        message.save(update_fields=["member"])
     transition_record(message=message, adt=adt, member=member, kind=kind)
     return "processed"
 
 
 def _stay_for(message, adt: ADT, member: Member) -> Stay:
-    """The stay of (sending facility, PV1-19), locked, created on first sight."""
+    """The stay of (sending facility, PV1-19), locked; a new one (unsaved) on
+    first sight."""
     facility = message.sending_facility or adt.sending_facility
     hospital_id = message.sender.organization_id if message.sender_id else None
     if adt.visit_number:
@@ -81,20 +82,32 @@ def _stay_for(message, adt: ADT, member: Member) -> Stay:
         )
         if stay is not None:
             return stay
-    stay = Stay(
+    return Stay(
         member=member,
         hospital_id=hospital_id,
         sending_facility=facility,
         visit_number=adt.visit_number,
     )
+
+
+def _stay_save(stay: Stay, adt: ADT, kind: str, occurred_at: datetime) -> Stay:
+    """Write the stay (`_apply` done): an update, or the first insert. When
+    another worker created the same visit's stay a moment ago, apply this message
+    to that one instead."""
+    if stay.pk is not None:
+        stay.save()
+        return stay
     try:
         with transaction.atomic():
-            stay.save()
+            stay.save(force_insert=True)
     except IntegrityError:
-        # Another worker created the stay of the same visit a moment ago.
-        return Stay.objects.select_for_update().get(
-            sending_facility=facility, visit_number=adt.visit_number
+        member = stay.member
+        stay = Stay.objects.select_for_update().get(
+            sending_facility=stay.sending_facility, visit_number=stay.visit_number
         )
+        stay.member = member
+        _apply(stay, adt, kind, occurred_at)
+        stay.save()
     return stay
 
 
@@ -148,6 +161,7 @@ def transition_record(*, message, adt: ADT, member: Member, kind: str):
         # later message differently): the stay follows the latest message.
         stay.member = member
     _apply(stay, adt, kind, occurred_at)
+    stay = _stay_save(stay, adt, kind, occurred_at)
     event_day = timezone.localdate(occurred_at)
     plan = plan_on(member, event_day)
     rules = settings_for(plan)
@@ -187,7 +201,6 @@ def transition_record(*, message, adt: ADT, member: Member, kind: str):
     )
     if kind == EventKind.DISCHARGE:
         event.is_high_risk = is_high_risk(stay, rules)
-    stay.save()
     event.save()
     audit_record(
         action="create",
