@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calaim.audit.services import audit_record
+from calaim.bulk import insert_unless_conflict
 from calaim.notifications.models import Notification
 from calaim.outbox.services import outbox_enqueue
 
@@ -92,16 +93,16 @@ def notification_create(
     user_model = get_user_model()
     if not user_model.objects.filter(pk=recipient_id, is_active=True).exists():
         return None
-    notification, _ = Notification.objects.get_or_create(
+    notification = Notification(
         recipient_id=recipient_id,
         key=key,
-        defaults={
-            "kind": kind,
-            "title": title,
-            "link": link,
-            "member_id": member_id,
-        },
+        kind=kind,
+        title=title,
+        link=link,
+        member_id=member_id,
     )
+    if not insert_unless_conflict(notification, ["recipient", "key"]):
+        notification = Notification.objects.get(recipient_id=recipient_id, key=key)
     return notification
 
 

@@ -14,6 +14,7 @@ enqueued in a transaction that rolls back is never carried out.
   was never sent, lost with a dead worker, or due for a retry.
 """
 
+import json
 import logging
 import traceback
 import uuid
@@ -21,8 +22,8 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from calaim.bulk import insert_unless_conflict
@@ -137,6 +138,17 @@ def _retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX_SECONDS))
 
 
+_CLAIM = """
+    UPDATE outbox_outboxmessage
+    SET status = 'sending', claimed_at = %(now)s, claim_token = %(token)s,
+        attempts = attempts + 1
+    WHERE id = %(id)s AND available_at <= %(now)s AND (
+        status = 'pending'
+        OR (status = 'sending' AND claimed_at < %(stale)s
+            AND attempts < %(max_attempts)s))
+    RETURNING kind, payload, attempts"""
+
+
 def outbox_deliver(*, message_id: int) -> str:
     """Carry out one message if nobody else is; return what happened.
 
@@ -146,26 +158,31 @@ def outbox_deliver(*, message_id: int) -> str:
     """
     now = timezone.now()
     token = uuid.uuid4()
-    claimed = (
-        OutboxMessage.objects.filter(pk=message_id, available_at__lte=now)
-        .filter(
-            Q(status=OutboxStatus.PENDING)
-            | Q(
-                status=OutboxStatus.SENDING,
-                claimed_at__lt=_redeliver_before(now),
-                attempts__lt=settings.OUTBOX_MAX_ATTEMPTS,
-            )
+    # Claim and read in one statement (raw SQL: this runs for every effect).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM,
+            {
+                "token": token,
+                "now": now,
+                "id": message_id,
+                "stale": _redeliver_before(now),
+                "max_attempts": settings.OUTBOX_MAX_ATTEMPTS,
+            },
         )
-        .update(
-            status=OutboxStatus.SENDING,
-            claimed_at=now,
-            claim_token=token,
-            attempts=F("attempts") + 1,
-        )
-    )
-    if claimed != 1:
+        row = cursor.fetchone()
+    if row is None:
         return "skipped"
-    message = OutboxMessage.objects.get(pk=message_id)
+    message = OutboxMessage(
+        pk=message_id,
+        kind=row[0],
+        # Django reads jsonb as text (JSONField decodes it): decode it here.
+        payload=json.loads(row[1]) if isinstance(row[1], str) else row[1],
+        attempts=row[2],
+        status=OutboxStatus.SENDING,
+        claimed_at=now,
+        claim_token=token,
+    )
     try:
         with transaction.atomic():
             handler_for(message.kind)(message)

@@ -15,7 +15,6 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from calaim.audit.models import AuditAction
@@ -76,29 +75,16 @@ def messages_process(*, message_ids) -> dict[int, str]:
     max_attempts = _setting("HL7_MAX_ATTEMPTS", 5)
     message_ids = list(dict.fromkeys(message_ids))
     outcomes = dict.fromkeys(message_ids, "skipped")
-    with transaction.atomic():
-        claimed = _lock_pending(message_ids)
-        live = [message.pk for message in claimed if message.attempts < max_attempts]
-        for message in claimed:
-            if message.attempts < max_attempts:
-                continue
-            message.status = MessageStatus.FAILED
-            message.processed_at = timezone.now()
-            message.error = (
-                f"Gave up after {message.attempts} attempts. {message.error}"
-            ).strip()
-            message.save(update_fields=["status", "processed_at", "error"])
-            outcomes[message.pk] = MessageStatus.FAILED
-        if live:
-            if len(live) == len(claimed):
-                # The count is advisory (it bounds retries): it need not wait for
-                # a disk flush, which would cost every group a second synchronous
-                # commit.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            InboundMessage.objects.filter(pk__in=live).update(
-                attempts=F("attempts") + 1
-            )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_GIVE_UP, [message_ids, max_attempts])
+        given_up = [row[0] for row in cursor.fetchall()]
+        outcomes.update(dict.fromkeys(given_up, MessageStatus.FAILED))
+        if not given_up:
+            # The count is advisory (it bounds retries): it need not wait for a
+            # disk flush, which would cost every group a second synchronous commit.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(_COUNT_ATTEMPT, [message_ids, max_attempts])
+        live = [row[0] for row in cursor.fetchall()]
     if not live:
         return outcomes
     with transaction.atomic():
@@ -107,11 +93,56 @@ def messages_process(*, message_ids) -> dict[int, str]:
             outcomes[message.pk] = _run_processor(
                 message, max_attempts=max_attempts, save=False
             )
-        InboundMessage.objects.bulk_update(messages, _PROCESSED_FIELDS)
+        _write_statuses(messages)
     return outcomes
 
 
-_PROCESSED_FIELDS = ["status", "processed_at", "error", "member", "available_at"]
+# Claim (FOR UPDATE SKIP LOCKED) and change in one statement each.
+_GIVE_UP = """
+    UPDATE hl7_inboundmessage SET status = 'failed', processed_at = now(),
+        error = trim('Gave up after ' || attempts || ' attempts. ' || error)
+    WHERE id IN (
+        SELECT id FROM hl7_inboundmessage
+        WHERE id = ANY(%s) AND status = 'pending' AND attempts >= %s
+        ORDER BY id FOR UPDATE SKIP LOCKED)
+    RETURNING id"""
+_COUNT_ATTEMPT = """
+    UPDATE hl7_inboundmessage SET attempts = attempts + 1
+    WHERE id IN (
+        SELECT id FROM hl7_inboundmessage
+        WHERE id = ANY(%s) AND status = 'pending' AND attempts < %s
+        ORDER BY id FOR UPDATE SKIP LOCKED)
+    RETURNING id"""
+_WRITE_STATUSES = """
+    UPDATE hl7_inboundmessage AS m SET status = v.status,
+        processed_at = v.processed_at, error = v.error, member_id = v.member_id,
+        available_at = v.available_at
+    FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::text[],
+                %s::bigint[], %s::timestamptz[])
+        AS v(id, status, processed_at, error, member_id, available_at)
+    WHERE m.id = v.id"""
+
+
+def _write_statuses(messages: list[InboundMessage]) -> None:
+    """Write what the processors set on the messages, in one statement."""
+    if not messages:
+        return
+    columns = zip(
+        *(
+            (
+                message.pk,
+                message.status,
+                message.processed_at,
+                message.error,
+                message.member_id,
+                message.available_at,
+            )
+            for message in messages
+        ),
+        strict=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE_STATUSES, [list(column) for column in columns])
 
 
 def _run_processor(message: InboundMessage, *, max_attempts: int, save=True) -> str:
