@@ -149,6 +149,19 @@ _CLAIM = """
     RETURNING kind, payload, attempts"""
 
 
+def _no_flush_wait(cursor) -> None:
+    """Commit this transaction without waiting for its WAL flush.
+
+    Safe for a delivery: the claim, the handler's database effects and the
+    "delivered" mark commit together, so a database crash can only lose them
+    together, which leaves the message pending (or its claim stale) and the sweep
+    delivers it again; the effect is then recreated exactly once. What leaves the
+    database (an e-mail) was at-least-once already. Saves two disk flushes per
+    delivery, which under write load cost more than the delivery itself.
+    """
+    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def outbox_deliver(*, message_id: int) -> str:
     """Carry out one message if nobody else is; return what happened.
 
@@ -159,7 +172,8 @@ def outbox_deliver(*, message_id: int) -> str:
     now = timezone.now()
     token = uuid.uuid4()
     # Claim and read in one statement (raw SQL: this runs for every effect).
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        _no_flush_wait(cursor)
         cursor.execute(
             _CLAIM,
             {
@@ -185,6 +199,8 @@ def outbox_deliver(*, message_id: int) -> str:
     )
     try:
         with transaction.atomic():
+            with connection.cursor() as cursor:
+                _no_flush_wait(cursor)
             handler_for(message.kind)(message)
             marked = OutboxMessage.objects.filter(
                 pk=message_id, status=OutboxStatus.SENDING, claim_token=token
