@@ -220,8 +220,10 @@ class Publisher:
     def __init__(
         self,
         publish: Callable[[list[int]], object] | None = None,
-        group: int = 100,
-        linger: float = 0.02,
+        # A group is processed in one transaction and its alerts go out after its
+        # commit: small enough that the last message's alert does not wait long.
+        group: int = 20,
+        linger: float = 0.05,
     ):
         self._publish = publish or (
             lambda message_ids: services.messages_publish(message_ids=message_ids)
