@@ -111,20 +111,22 @@ def member_consents(member) -> list[Consent]:
     return list(consents_of(member).order_by("-start_date", "-recorded_at", "-id"))
 
 
-def consent_flags(member) -> dict:
+def consent_flags(member, *, rows=None) -> dict:
     """The chart header's consent flags, in one query.
 
     `ascmi`: the kind of the ASCMI form in effect today ("ab133" before
     "non_ab133"), else "revoked" when an ASCMI form was revoked (or a revocation
     is on file) and none is in effect, else None. `part2`: whether a consent that
-    covers Part 2 records is in effect today.
+    covers Part 2 records is in effect today. `rows`: the member's consents when
+    the caller has read them already.
     """
     today = timezone.localdate()
-    rows = list(
-        Consent.objects.filter(member_id=getattr(member, "pk", member)).only(
-            "kind", "scope_categories", "start_date", "end_date", "revoked_at"
+    if rows is None:
+        rows = list(
+            Consent.objects.filter(member_id=getattr(member, "pk", member)).only(
+                "kind", "scope_categories", "start_date", "end_date", "revoked_at"
+            )
         )
-    )
     in_effect = [row for row in rows if row.status_on(today) == Consent.Status.ACTIVE]
     kinds = {row.kind for row in in_effect}
     if ConsentKind.ASCMI_AB133 in kinds:

@@ -260,11 +260,22 @@ def _by_status(records, today) -> list:
     return sorted(records, key=lambda record: _STATUS_ORDER[record.status])
 
 
-def populations_panel(request, member):
-    """Chart panel: the member's populations of focus, current first, and for
-    plan administrators the form to record one (one more query: the menu)."""
-    today = timezone.localdate()
-    records = (
+def member_populations(request, member, *, take: bool = False) -> list:
+    """Every population-of-focus record of the member, newest first, read once
+    for the chart: the header (the current ones) reads them and leaves them on
+    the request, the populations panel, drawn after it, takes them (`take`); a
+    panel drawn on its own reads them afresh."""
+    cache = request.__dict__.setdefault("_chart_populations", {})
+    if take:
+        found = cache.pop(member.pk, None)
+        return found if found is not None else _populations_of(member)
+    if member.pk not in cache:
+        cache[member.pk] = _populations_of(member)
+    return cache[member.pk]
+
+
+def _populations_of(member) -> list:
+    return list(
         member.populations.select_related("population", "recorded_by__organization")
         .only(
             *columns_shown(
@@ -276,6 +287,13 @@ def populations_panel(request, member):
         )
         .order_by("-start_date", "-id")
     )
+
+
+def populations_panel(request, member):
+    """Chart panel: the member's populations of focus, current first, and for
+    plan administrators the form to record one (one more query: the menu)."""
+    today = timezone.localdate()
+    records = member_populations(request, member, take=True)
     context = {"populations": _by_status(list(records), today)}
     if request.user.has_perm("members.add_memberpopulation"):
         # After a refused POST the view left the bound form, errors and all.
