@@ -126,19 +126,30 @@ def care_plan_panel(request, member):
         context["content"] = content
     elif context["can_edit"]:
         context["start_form"] = StartCarePlanForm(
-            suggestions=suggested_needs_for(member), member=member
+            suggestions=suggested_needs_for(member, request=request), member=member
         )
         context["start_url"] = reverse("careplan_start", args=[member.uuid])
     return context
 
 
-def suggested_needs_for(member) -> list[dict]:
+def suggested_needs_for(member, *, request=None) -> list[dict]:
     """Needs the member's latest completed assessment suggests, for a new plan
-    (care_plans.assessments' selector); none before an assessment exists."""
+    (care_plans.assessments' selector); none before an assessment exists.
+
+    On the chart the assessment panel has read the member's assessments already
+    (`request`): when that list is whole and holds no completed one, there is
+    nothing to read."""
     from care_plans.assessments import selectors as assessments
 
     latest = getattr(assessments, "latest_completed_assessment", None)
     if latest is None:
+        return []
+    known = getattr(request, "_chart_assessments", {}).get(member.pk)
+    if (
+        known is not None
+        and len(known) < assessments.HISTORY_LIMIT
+        and all(row.is_draft for row in known)
+    ):
         return []
     assessment = latest(member)
     if assessment is None:

@@ -123,16 +123,15 @@ def test_member_without_current_enrollment_says_so(client, cast):
 
 # --- Query counts ------------------------------------------------------------------
 
-# Session, user (with their organization, for the page header), roles,
-# permissions (user and group, for the navigation) and the audit event. The
-# session save that extends the idle clock happens at most once a minute, not
-# here.
-SHELL_QUERIES = 6
+# Session, user, roles, permissions (user and group, for the navigation), the
+# user's organization (page header) and the audit event. The session save that
+# extends the idle clock happens at most once a minute, not here.
+SHELL_QUERIES = 7
 # members.access.access_member: the member, their county and the access rules'
 # answer, in one query.
 ACCESS_QUERIES = 1
 # Every panel of a care manager's chart together (see the query-count test).
-CHART_PANEL_QUERIES = 18
+CHART_PANEL_QUERIES = 17
 
 
 def _data_rows(response):
@@ -163,11 +162,13 @@ def test_chart_query_count_for_a_care_manager(
     client.get(reverse("home"))
 
     # The shell, the access check, and the panels: most take one query
-    # (demographics none: the county comes with the member), the header one (the
-    # episode; its populations and consent flags come from the populations and
-    # consents panels' rows, read once), the care plan five, the care team two
-    # and the timeline one (its sources merged in one query). Pinned: the count
-    # must not grow with the rows (extra).
+    # (demographics none: the county comes with the member), the header three
+    # (the episode, the member's populations and consents, which the populations
+    # and consents panels then take: none of their own), the care plan one (no
+    # plan yet: the suggestions for one need no query when the assessment
+    # panel's rows hold no completed assessment), the care team two and the
+    # timeline one (its sources merged in one query). Pinned: the count must not
+    # grow with the rows (extra).
     with django_assert_num_queries(
         SHELL_QUERIES + ACCESS_QUERIES + CHART_PANEL_QUERIES
     ):
