@@ -828,11 +828,16 @@ def _chart_reference_panels(member: dict, request) -> dict:
     contexts["changes"] = changes
 
     def referrals():
+        from community_supports.models import CommunitySupport
+
         statuses = _labels(Referral, "status")
+        authorizations = _labels(Referral, "authorization_status")
         rows = _fetch(
-            f"""SELECT r.status, r.created_at, r.closed_at, o.name AS org_name
+            f"""SELECT r.uuid, r.status, r.authorization_status, r.created_at,
+                r.status_changed_at, o.name AS org_name, s.name AS support_name
             FROM {_table(Referral)} r
-            JOIN {_table(Organization)} o ON o.id = r.receiving_organization_id
+            LEFT JOIN {_table(Organization)} o ON o.id = r.receiving_organization_id
+            LEFT JOIN {_table(CommunitySupport)} s ON s.id = r.support_id
             WHERE r.member_id = %s ORDER BY r.created_at DESC, r.id DESC""",  # noqa: S608
             [member_id],
         )
@@ -840,15 +845,27 @@ def _chart_reference_panels(member: dict, request) -> dict:
             "referrals": [
                 {
                     **row,
-                    "receiving_organization": {"name": row["org_name"]},
+                    "receiving_organization": {"name": row["org_name"]}
+                    if row["org_name"]
+                    else None,
+                    "support": {"name": row["support_name"]}
+                    if row["support_name"]
+                    else None,
                     "get_status_display": statuses[row["status"]],
+                    "get_authorization_status_display": authorizations.get(
+                        row["authorization_status"], row["authorization_status"]
+                    ),
                 }
                 for row in rows
-            ]
+            ],
+            "member": {"uuid": member["uuid"]},
+            "may_refer": request.user.has_perm("referrals.add_referral"),
         }
 
     contexts["referrals"] = referrals
-    contexts.update(_ecm_reference_panels(member_id, request, today))
+    ecm_panels, episode = _ecm_reference_panels(member_id, request, today)
+    contexts.update(ecm_panels)
+    contexts.update(_record_reference_panels(member, episode, request, today))
     return contexts
 
 
@@ -870,7 +887,6 @@ def _ecm_reference_panels(member_id, request, today) -> dict:
         Encounter,
         EncounterMode,
         Episode,
-        EpisodeEvent,
         Notice,
         OutreachAttempt,
     )
@@ -1029,32 +1045,6 @@ def _ecm_reference_panels(member_id, request, today) -> dict:
             context["encounter_url"] = url("ecm_encounter")
         return context
 
-    def timeline_panel():
-        events = _fetch(
-            f"""SELECT ev.action, ev.from_status, ev.to_status, ev.occurred_at,
-                ev.reason, u.full_name AS actor_name, o.name AS organization_name
-            FROM {_table(EpisodeEvent)} ev
-            JOIN {_table(Episode)} e ON e.id = ev.episode_id
-            JOIN {_table(User)} u ON u.id = ev.actor_id
-            LEFT JOIN {_table(Organization)} o ON o.id = u.organization_id
-            WHERE e.member_id = %s ORDER BY ev.occurred_at DESC, ev.id DESC
-            LIMIT 100""",  # noqa: S608
-            [member_id],
-        )
-        for event in events:
-            event["from_label"] = statuses.get(
-                event["from_status"], event["from_status"]
-            )
-            event["to_label"] = statuses.get(event["to_status"], event["to_status"])
-            event["action_label"] = event["action"].replace("_", " ").capitalize()
-            event["actor"] = {
-                "full_name": event["actor_name"],
-                "organization": {"name": event["organization_name"]}
-                if event["organization_name"]
-                else None,
-            }
-        return {"events": events}
-
     def notices_panel():
         kinds = _labels(Notice, "kind")
         notices = _fetch(
@@ -1072,9 +1062,501 @@ def _ecm_reference_panels(member_id, request, today) -> dict:
         "ecm_episode": episode_panel,
         "ecm_outreach": outreach_panel,
         "ecm_encounters": encounters_panel,
-        "ecm_timeline": timeline_panel,
         "ecm_notices": notices_panel,
+    }, episode
+
+
+# The chart's timeline, in one raw query: each source's newest rows (as many as
+# the page's merge reads of each, TIMELINE_PAGE + 1) in one UNION ALL, in the
+# order of care_plans.chart_views.TIMELINE_SOURCES, then merged by time.
+_TIMELINE_SQL = """
+WITH branches AS (
+  (SELECT 0 AS src, row_number() OVER (ORDER BY a.started_at DESC, a.id DESC) AS n,
+      a.started_at AS at, a.completed_at AS at2, NULL::date AS day, a.status AS t1,
+      t.name AS t2, NULL AS t3, NULL AS t4, NULL::int AS num, NULL::text[] AS arr,
+      su.full_name AS by1, cu.full_name AS by2, NULL::date AS day2
+    FROM {assessment} a JOIN {template} t ON t.id = a.template_id
+    JOIN {user} su ON su.id = a.started_by_id
+    LEFT JOIN {user} cu ON cu.id = a.completed_by_id
+    WHERE a.member_id = %(member)s ORDER BY a.started_at DESC, a.id DESC
+    LIMIT %(limit)s)
+  UNION ALL
+  (SELECT 1, row_number() OVER (ORDER BY c.start_date DESC, c.id DESC), c.revoked_at,
+      NULL, c.start_date, c.kind, NULL, NULL, NULL, NULL, NULL, u.full_name, NULL,
+      c.end_date
+    FROM {consent} c JOIN {user} u ON u.id = c.recorded_by_id
+    WHERE c.member_id = %(member)s ORDER BY c.start_date DESC, c.id DESC
+    LIMIT %(limit)s)
+  UNION ALL
+  (SELECT 2, row_number() OVER (ORDER BY ev.occurred_at DESC, ev.id DESC),
+      ev.occurred_at, NULL, NULL, ev.action, ev.from_status, ev.to_status, ev.reason,
+      NULL, NULL, u.full_name, NULL, NULL
+    FROM {event} ev JOIN {episode} e ON e.id = ev.episode_id
+    JOIN {user} u ON u.id = ev.actor_id
+    WHERE e.member_id = %(member)s ORDER BY ev.occurred_at DESC, ev.id DESC
+    LIMIT %(limit)s)
+  UNION ALL
+  (SELECT 3, row_number() OVER (ORDER BY o.attempted_at DESC, o.id DESC),
+      o.attempted_at, NULL, NULL, o.method, o.outcome, NULL, NULL, o.minutes, NULL,
+      u.full_name, NULL, NULL
+    FROM {outreach} o JOIN {episode} e ON e.id = o.episode_id
+    JOIN {user} u ON u.id = o.staff_id
+    WHERE e.member_id = %(member)s ORDER BY o.attempted_at DESC, o.id DESC
+    LIMIT %(limit)s)
+  UNION ALL
+  (SELECT 4, row_number() OVER (ORDER BY x.occurred_on DESC, x.id DESC), NULL, NULL,
+      x.occurred_on, x.mode, x.hcpcs_code, NULL, NULL, x.minutes, x.modifiers,
+      u.full_name, NULL, NULL
+    FROM {encounter} x JOIN {episode} e ON e.id = x.episode_id
+    JOIN {user} u ON u.id = x.staff_id
+    WHERE e.member_id = %(member)s ORDER BY x.occurred_on DESC, x.id DESC
+    LIMIT %(limit)s)
+  UNION ALL
+  (SELECT 5, row_number() OVER (ORDER BY p.created_at DESC, p.id DESC), p.created_at,
+      p.agreed_at, p.member_agreed_on, NULL, NULL, NULL, NULL, p.number, NULL,
+      cu.full_name, au.full_name, NULL
+    FROM {care_plan} p JOIN {user} cu ON cu.id = p.created_by_id
+    LEFT JOIN {user} au ON au.id = p.agreed_by_id
+    WHERE p.member_id = %(member)s ORDER BY p.created_at DESC, p.id DESC
+    LIMIT %(limit)s)
+  UNION ALL
+  (SELECT 6, row_number() OVER (ORDER BY c.held_on DESC, c.id DESC), NULL, NULL,
+      c.held_on, c.attendees, NULL, NULL, NULL, NULL, NULL, u.full_name, NULL, NULL
+    FROM {conference} c JOIN {user} u ON u.id = c.recorded_by_id
+    WHERE c.member_id = %(member)s ORDER BY c.held_on DESC, c.id DESC
+    LIMIT %(limit)s)
+  UNION ALL
+  (SELECT 7, row_number() OVER (ORDER BY t.added_at DESC, t.id DESC), t.added_at,
+      NULL, NULL, COALESCE(u.full_name, t.name), t.role, NULL, NULL, NULL, NULL,
+      au.full_name, NULL, NULL
+    FROM {team} t LEFT JOIN {user} u ON u.id = t.user_id
+    JOIN {user} au ON au.id = t.added_by_id
+    WHERE t.member_id = %(member)s ORDER BY t.added_at DESC, t.id DESC
+    LIMIT %(limit)s)
+  UNION ALL
+  (SELECT 8, row_number() OVER (ORDER BY x.created_at DESC, x.id DESC), x.created_at,
+      NULL, NULL, x.kind, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    FROM {notice} x JOIN {episode} e ON e.id = x.episode_id
+    WHERE e.member_id = %(member)s ORDER BY x.created_at DESC, x.id DESC
+    LIMIT %(limit)s)
+)
+SELECT * FROM branches ORDER BY src, n"""
+
+
+def _timeline_reference(member_id) -> dict:
+    from django.urls import reverse
+
+    from care_plans.assessments.models import Assessment, AssessmentTemplate
+    from care_plans.chart_views import TIMELINE_PAGE, Entry, _midnight
+    from care_plans.models import (
+        CareConference,
+        CarePlan,
+        CareTeamMember,
+        Encounter,
+        Episode,
+        EpisodeEvent,
+        Notice,
+        OutreachAttempt,
+    )
+    from members.models import Consent
+
+    tables = {
+        "assessment": _table(Assessment),
+        "template": _table(AssessmentTemplate),
+        "user": _table(_user_model()),
+        "consent": _table(Consent),
+        "event": _table(EpisodeEvent),
+        "episode": _table(Episode),
+        "outreach": _table(OutreachAttempt),
+        "encounter": _table(Encounter),
+        "care_plan": _table(CarePlan),
+        "conference": _table(CareConference),
+        "team": _table(CareTeamMember),
+        "notice": _table(Notice),
     }
+    rows = _fetch(
+        _TIMELINE_SQL.format(**tables),
+        {"member": member_id, "limit": TIMELINE_PAGE + 1},
+    )
+    statuses = _labels(Episode, "status")
+    methods = _labels(OutreachAttempt, "method")
+    outcomes = _labels(OutreachAttempt, "outcome")
+    modes = _labels(Encounter, "mode")
+    consent_kinds = _labels(Consent, "kind")
+    team_roles = _labels(CareTeamMember, "role")
+    notice_kinds = _labels(Notice, "kind")
+    entries = []
+    for row in rows:
+        src, by = row["src"], row["by1"] or ""
+        if src == 0:
+            entries.append(
+                Entry(row["at"], "assessment", "Assessment started", row["t2"], by)
+            )
+            if row["at2"]:
+                entries.append(
+                    Entry(
+                        row["at2"],
+                        "assessment",
+                        "Assessment completed",
+                        row["t2"],
+                        row["by2"] or "",
+                    )
+                )
+        elif src == 1:
+            detail = f"Until {row['day2']:%b %-d, %Y}" if row["day2"] else ""
+            if row["at"]:
+                detail = f"Revoked {timezone.localtime(row['at']):%b %-d, %Y}"
+            entries.append(
+                Entry(
+                    _midnight(row["day"]),
+                    "consent",
+                    f"Consent: {consent_kinds.get(row['t1'])}",
+                    detail,
+                    by,
+                )
+            )
+        elif src == 2:
+            before, after = row["t2"], row["t3"]
+            moved = before and before != after
+            detail = (
+                f"{statuses.get(before, before)} → {statuses.get(after, after)}"
+                if moved
+                else statuses.get(after, after)
+            )
+            if row["t4"]:
+                detail = f"{detail}. {row['t4']}"
+            entries.append(
+                Entry(
+                    row["at"],
+                    "episode",
+                    row["t1"].replace("_", " ").capitalize(),
+                    detail,
+                    by,
+                )
+            )
+        elif src == 3:
+            entries.append(
+                Entry(
+                    row["at"],
+                    "outreach",
+                    f"Outreach ({methods[row['t1']].lower()})",
+                    f"{outcomes[row['t2']]}, {row['num']} min",
+                    by,
+                )
+            )
+        elif src == 4:
+            entries.append(
+                Entry(
+                    _midnight(row["day"]),
+                    "encounter",
+                    f"Encounter ({modes[row['t1']].lower()})",
+                    f"{row['t2']} {'-'.join(row['arr'])}, {row['num']} min",
+                    by,
+                )
+            )
+        elif src == 5:
+            entries.append(
+                Entry(
+                    row["at"],
+                    "care_plan",
+                    f"Care plan version {row['num']} started",
+                    "",
+                    by,
+                )
+            )
+            if row["at2"]:
+                entries.append(
+                    Entry(
+                        row["at2"],
+                        "care_plan",
+                        f"Care plan version {row['num']} agreed",
+                        f"Member agreed on {row['day']:%b %-d, %Y}",
+                        row["by2"] or "",
+                    )
+                )
+        elif src == 6:
+            entries.append(
+                Entry(
+                    _midnight(row["day"]),
+                    "conference",
+                    "Care conference",
+                    f"Attendees: {row['t1']}",
+                    by,
+                )
+            )
+        elif src == 7:
+            entries.append(
+                Entry(
+                    row["at"],
+                    "care_team",
+                    f"{row['t1']} joined the care team",
+                    team_roles.get(row["t2"], row["t2"]),
+                    by,
+                )
+            )
+        else:
+            entries.append(
+                Entry(
+                    row["at"], "notice", notice_kinds.get(row["t1"], row["t1"]), "", ""
+                )
+            )
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    page = entries[:TIMELINE_PAGE]
+    next_url = ""
+    if len(entries) > TIMELINE_PAGE and page:
+        uuid = _fetch(
+            f"SELECT uuid FROM {_table(_member_model())} WHERE id = %s",  # noqa: S608
+            [member_id],
+        )[0]["uuid"]
+        cursor = page[-1].at.isoformat().replace("+", "%2B")
+        next_url = f"{reverse('chart_timeline', args=[uuid])}?before={cursor}"
+    return {"entries": page, "next_url": next_url}
+
+
+def _user_model():
+    from calaim.accounts.models import User
+
+    return User
+
+
+def _member_model():
+    from members.models import Member
+
+    return Member
+
+
+def _record_reference_panels(member: dict, episode, request, today) -> dict:
+    """The chart header's facts, the assessment, care plan, care team, hospital
+    transitions, consents and timeline panels: one raw query each (the header's
+    populations and consent flags in one), the episode shared with the ECM
+    panels. Where the bench's data would need a case the reference does not
+    build by hand (a care plan's content, consent rows), the panel falls back
+    to its own context and the run says so."""
+    from django.urls import reverse
+
+    from calaim.accounts.models import User
+    from care_plans.assessments import definition as rules
+    from care_plans.assessments import services as assessment_services
+    from care_plans.assessments.models import Assessment, AssessmentTemplate
+    from care_plans.chart_views import may_edit_plan
+    from care_plans.forms_careplan import (
+        CareConferenceForm,
+        CareTeamContactForm,
+        CareTeamStaffForm,
+        StartCarePlanForm,
+    )
+    from care_plans.models import CareConference, CarePlan, CareTeamMember
+    from care_plans.transitions.models import Stay, TransitionEvent
+    from care_plans.transitions.services import CANCELS
+    from members.models import Consent, MemberPopulation, PopulationOfFocus
+    from members.part2 import REDISCLOSURE_NOTICE
+
+    member_id, user = member["id"], request.user
+    open_episode = episode if episode is not None and episode.is_open else None
+    contexts = {}
+
+    def fallback(key):
+        from members.models import Member
+
+        FALLBACK_PANELS.add(key)
+        panel = next(p for p in _chart_panel_list() if p.key == key)
+        return panel.context(request, Member.objects.get(pk=member_id))
+
+    def header():
+        row = _fetch(
+            f"""SELECT ARRAY(SELECT p.name FROM {_table(MemberPopulation)} mp
+                    JOIN {_table(PopulationOfFocus)} p ON p.code = mp.population_id
+                    WHERE mp.member_id = %(m)s AND mp.start_date <= %(d)s
+                    AND (mp.end_date IS NULL OR mp.end_date >= %(d)s)
+                    ORDER BY p.name) AS populations,
+                EXISTS(SELECT 1 FROM {_table(Consent)} c WHERE c.member_id = %(m)s)
+                    AS any_consent""",  # noqa: S608
+            {"m": member_id, "d": today},
+        )[0]
+        if row["any_consent"]:
+            return fallback("chart_header")
+        return {
+            "episode": episode,
+            "populations": row["populations"],
+            "consents": {"ascmi": None, "part2": False},
+        }
+
+    def assessment():
+        statuses = _labels(Assessment, "status")
+        rows = _fetch(
+            f"""SELECT a.uuid, a.status, a.scores, a.started_at, a.completed_at
+            FROM {_table(Assessment)} a WHERE a.member_id = %s
+            ORDER BY a.started_at DESC, a.id DESC LIMIT 50""",  # noqa: S608
+            [member_id],
+        )
+        for row in rows:
+            row["is_draft"] = row["status"] == Assessment.Status.DRAFT
+            row["get_status_display"] = statuses[row["status"]]
+        draft = next((row for row in rows if row["is_draft"]), None)
+        completed = next((row for row in rows if not row["is_draft"]), None)
+        context = {
+            "latest": rows[0] if rows else None,
+            "draft": draft,
+            "completed": completed,
+            "scores": [
+                score
+                for score in (completed["scores"].values() if completed else [])
+                if not score.get("part2")
+            ],
+            "count": len(rows),
+            "history_url": reverse("assessment_history", args=[member["uuid"]]),
+        }
+        if (
+            user.has_perm("assessments.change_assessment")
+            and episode is not None
+            and assessment_services.is_care_team(user, episode)
+        ):
+            if draft is not None:
+                context["resume_url"] = reverse("assessment_edit", args=[draft["uuid"]])
+            elif episode.status in assessment_services.ASSESSABLE_STATUSES:
+                context["start_url"] = reverse(
+                    "assessment_start", args=[member["uuid"]]
+                )
+        return context
+
+    def care_plan():
+        can_edit = may_edit_plan(user, open_episode)
+        rows = _fetch(
+            f"""SELECT (SELECT count(*) FROM {_table(CarePlan)} p
+                    WHERE p.member_id = %(m)s AND p.status <> 'superseded') AS plans,
+                (SELECT json_build_object('definition', t.definition,
+                        'answers', a.answers, 'scores', a.scores)
+                    FROM {_table(Assessment)} a
+                    JOIN {_table(AssessmentTemplate)} t ON t.id = a.template_id
+                    WHERE %(edit)s AND a.member_id = %(m)s AND a.status = 'completed'
+                    ORDER BY a.completed_at DESC, a.id DESC LIMIT 1) AS assessed""",  # noqa: S608
+            {"m": member_id, "edit": can_edit},
+        )[0]
+        if rows["plans"]:
+            return fallback("care_plan")
+        context = {
+            "episode": open_episode,
+            "agreed": None,
+            "draft": None,
+            "shown": None,
+            "can_edit": can_edit,
+            "notice": REDISCLOSURE_NOTICE,
+        }
+        if can_edit:
+            found = rows["assessed"]
+            suggestions = (
+                rules.needs_found(
+                    found["definition"], found["answers"], found["scores"]
+                )
+                if found
+                else []
+            )
+            context["start_form"] = StartCarePlanForm(
+                suggestions=suggestions,
+                member=SimpleNamespace(preferred_language=member["preferred_language"]),
+            )
+            context["start_url"] = reverse("careplan_start", args=[member["uuid"]])
+        return context
+
+    def care_team():
+        roles_ = _labels(CareTeamMember, "role")
+        rows = _fetch(
+            f"""SELECT 0 AS part, t.uuid, t.kind, t.role, COALESCE(u.full_name, t.name)
+                AS display_name, t.organization_name, t.phone, t.email,
+                t.access_until, NULL::date AS held_on, NULL AS attendees,
+                NULL AS notes, t.added_at AS at, t.id
+            FROM {_table(CareTeamMember)} t LEFT JOIN {_table(User)} u
+                ON u.id = t.user_id
+            WHERE t.member_id = %(m)s AND t.removed_at IS NULL
+            UNION ALL
+            (SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.held_on,
+                c.attendees, c.notes, NULL, c.id
+            FROM {_table(CareConference)} c WHERE c.member_id = %(m)s
+            ORDER BY c.held_on DESC, c.id DESC LIMIT 20)
+            ORDER BY part, at, id""",  # noqa: S608
+            {"m": member_id},
+        )
+        team = [row for row in rows if row["part"] == 0]
+        for row in team:
+            row["get_role_display"] = roles_.get(row["role"], row["role"])
+        conferences = sorted(
+            (row for row in rows if row["part"] == 1),
+            key=lambda row: (row["held_on"], row["id"]),
+            reverse=True,
+        )
+        context = {"episode": open_episode, "team": team, "conferences": conferences}
+        staff = (
+            open_episode is not None
+            and user.organization_id is not None
+            and user.organization_id == open_episode.ecm_provider_id
+        )
+        if staff and user.has_perm("care_plans.add_careteammember"):
+            context["contact_form"] = CareTeamContactForm()
+            context["add_url"] = reverse("careteam_add", args=[member["uuid"]])
+            context["can_remove"] = True
+            if user.has_perm("members.grant_member_access"):
+                context["can_remove_staff"] = True
+                context["staff_form"] = CareTeamStaffForm(episode=open_episode)
+        if staff and user.has_perm("care_plans.add_careconference"):
+            context["conference_form"] = CareConferenceForm()
+            context["conference_url"] = reverse("conference_add", args=[member["uuid"]])
+        return context
+
+    def transitions():
+        kinds = _labels(TransitionEvent, "kind")
+        stay_statuses = _labels(Stay, "status")
+        rows = _fetch(
+            f"""SELECT ev.*, s.sending_facility, s.visit_number, s.status AS
+                stay_status, s.discharged_at, s.disposition, s.diagnoses
+            FROM {_table(TransitionEvent)} ev
+            LEFT JOIN {_table(Stay)} s ON s.id = ev.stay_id
+            WHERE ev.member_id = %s ORDER BY ev.occurred_at DESC, ev.id DESC
+            LIMIT 50""",  # noqa: S608
+            [member_id],
+        )
+        for row in rows:
+            row["get_kind_display"] = kinds.get(row["kind"], row["kind"])
+            row["stay"] = {
+                "sending_facility": row["sending_facility"],
+                "visit_number": row["visit_number"],
+                "get_status_display": stay_statuses.get(row["stay_status"], ""),
+                "discharged_at": row["discharged_at"],
+                "disposition": row["disposition"],
+                "diagnoses": row["diagnoses"] or [],
+            }
+        return {"events": rows, "cancel_kinds": list(CANCELS)}
+
+    def consents():
+        if not user.has_perm("members.view_consent"):
+            return {"hidden": True}
+        rows = _fetch(
+            f"SELECT id FROM {_table(Consent)} WHERE member_id = %s "  # noqa: S608
+            "ORDER BY start_date DESC, recorded_at DESC, id DESC",
+            [member_id],
+        )
+        if rows:
+            return fallback("consents")
+        return {
+            "consents": [],
+            "can_record": user.has_perm("members.add_consent"),
+            "can_revoke": user.has_perm("members.revoke_consent"),
+            "revocable": {Consent.Status.ACTIVE, Consent.Status.UPCOMING},
+        }
+
+    contexts["chart_header"] = header
+    contexts["assessment"] = assessment
+    contexts["care_plan"] = care_plan
+    contexts["care_team"] = care_team
+    contexts["transitions"] = transitions
+    contexts["consents"] = consents
+    contexts["ecm_timeline"] = lambda: _timeline_reference(member_id)
+    return contexts
+
+
+def _chart_panel_list():
+    from calaim.web.panels import chart_panels
+
+    return chart_panels("chart")
 
 
 class _Record(dict):

@@ -191,6 +191,8 @@ STORAGES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Sessions and security -------------------------------------------------------
+# The database store, its per-request read built once (calaim/sessions.py).
+SESSION_ENGINE = "calaim.sessions"
 # A session ends 15 minutes after the last request the user made (HIPAA automatic
 # logoff, 164.312(a)(2)(iii)); background polling does not count (calaim.web).
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=15 * 60)

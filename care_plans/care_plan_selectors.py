@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 
+from calaim.prepared import prepared_list
 from care_plans.models import (
     CareConference,
     CarePlan,
@@ -47,11 +48,15 @@ def care_plans_of_episode(episode: Episode) -> list[CarePlan]:
 
 def current_plans(member) -> tuple[CarePlan | None, CarePlan | None]:
     """(agreed, draft) of the member's latest episode with a plan (one query)."""
-    rows = list(
-        CarePlan.objects.filter(member_id=member.pk)
-        .exclude(status=CarePlan.Status.SUPERSEDED)
-        .select_related("agreed_by")
-        .order_by("-episode__opened_at", "-number")[:2]
+    rows = prepared_list(
+        "care_plans.current_plans",
+        lambda member_id: (
+            CarePlan.objects.filter(member_id=member_id)
+            .exclude(status=CarePlan.Status.SUPERSEDED)
+            .select_related("agreed_by")
+            .order_by("-episode__opened_at", "-number")[:2]
+        ),
+        member.pk,
     )
     episode_id = rows[0].episode_id if rows else None
     agreed = next(
@@ -121,19 +126,27 @@ def plan_content(care_plan: CarePlan, *, part2_allowed: bool) -> PlanContent:
 
 def care_team_of(member, *, include_removed=False) -> list[CareTeamMember]:
     """The member's care team (besides the lead care manager), in one query."""
-    rows = CareTeamMember.objects.filter(member_id=member.pk).select_related(
-        "user", "added_by"
-    )
-    if not include_removed:
-        rows = rows.filter(removed_at__isnull=True)
-    return list(rows.order_by("added_at", "id"))
+
+    def build(member_id):
+        rows = CareTeamMember.objects.filter(member_id=member_id).select_related(
+            "user", "added_by"
+        )
+        if not include_removed:
+            rows = rows.filter(removed_at__isnull=True)
+        return rows.order_by("added_at", "id")
+
+    return prepared_list(("care_plans.care_team", include_removed), build, member.pk)
 
 
 def conferences_of(member, limit: int = 20) -> list[CareConference]:
-    return list(
-        CareConference.objects.filter(member_id=member.pk)
-        .select_related("recorded_by")
-        .order_by("-held_on", "-id")[:limit]
+    return prepared_list(
+        ("care_plans.conferences", limit),
+        lambda member_id: (
+            CareConference.objects.filter(member_id=member_id)
+            .select_related("recorded_by")
+            .order_by("-held_on", "-id")[:limit]
+        ),
+        member.pk,
     )
 
 

@@ -8,16 +8,17 @@ with the other ECM panels (cm_views.latest_episode).
 
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import cache
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.db import connection
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
-from calaim.web.panels import columns_shown
 from care_plans import care_plan_selectors as plan_reads
 from care_plans.cm_views import latest_episode
 from care_plans.forms_careplan import (
@@ -31,6 +32,7 @@ from care_plans.models import (
     CarePlan,
     CareTeamMember,
     Encounter,
+    Episode,
     EpisodeEvent,
     EpisodeStatus,
     Notice,
@@ -38,7 +40,6 @@ from care_plans.models import (
 )
 from care_plans.services.care_plans import EDITABLE_EPISODE_STATUSES
 from members.access import access_member
-from members.models import MemberPopulation
 from members.part2 import REDISCLOSURE_NOTICE, part2_disclosure_allowed, part2_withheld
 from members.selectors import consent_flags
 
@@ -79,21 +80,23 @@ def _open_episode(request, member):
 
 def header_panel(request, member):
     """The chart header's ECM facts: episode status, lead care manager, current
-    populations of focus, consent flags (two queries besides the shared
-    episode)."""
+    populations of focus, consent flags: the shared episode, and the member's
+    population and consent rows the populations and consents panels read too
+    (each read once per request)."""
+    from members.consent_views import chart_consents
+    from members.views import member_populations
+
     episode = latest_episode(request, member)
     today = timezone.localdate()
-    populations = list(
-        MemberPopulation.objects.filter(member_id=member.pk, start_date__lte=today)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-        .select_related("population")
-        .only("population__name", "member_id", "start_date", "end_date")
-        .order_by("population__name")
-    )
+    current = [
+        row.population.name
+        for row in member_populations(request, member)
+        if row.start_date <= today and (row.end_date is None or row.end_date >= today)
+    ]
     return {
         "episode": episode,
-        "populations": [row.population.name for row in populations],
-        "consents": consent_flags(member),
+        "populations": sorted(current, key=str.casefold),
+        "consents": consent_flags(member, rows=chart_consents(request, member)),
     }
 
 
@@ -123,19 +126,30 @@ def care_plan_panel(request, member):
         context["content"] = content
     elif context["can_edit"]:
         context["start_form"] = StartCarePlanForm(
-            suggestions=suggested_needs_for(member), member=member
+            suggestions=suggested_needs_for(member, request=request), member=member
         )
         context["start_url"] = reverse("careplan_start", args=[member.uuid])
     return context
 
 
-def suggested_needs_for(member) -> list[dict]:
+def suggested_needs_for(member, *, request=None) -> list[dict]:
     """Needs the member's latest completed assessment suggests, for a new plan
-    (care_plans.assessments' selector); none before an assessment exists."""
+    (care_plans.assessments' selector); none before an assessment exists.
+
+    On the chart the assessment panel has read the member's assessments already
+    (`request`): when that list is whole and holds no completed one, there is
+    nothing to read."""
     from care_plans.assessments import selectors as assessments
 
     latest = getattr(assessments, "latest_completed_assessment", None)
     if latest is None:
+        return []
+    known = getattr(request, "_chart_assessments", {}).get(member.pk)
+    if (
+        known is not None
+        and len(known) < assessments.HISTORY_LIMIT
+        and all(row.is_draft for row in known)
+    ):
         return []
     assessment = latest(member)
     if assessment is None:
@@ -191,231 +205,243 @@ def _midnight(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _before_day(field: str, before: datetime | None) -> Q:
-    """For a date column: the days whose local midnight is before `before`."""
-    if before is None:
-        return Q()
-    local = timezone.localtime(before)
-    day = local.date()
-    if local.time() == time.min:
-        return Q(**{f"{field}__lt": day})
-    return Q(**{f"{field}__lte": day})
+# Every built-in source in one query: each branch is one source's newest `limit`
+# rows in its own order (as the per-source queries were), `src` keeps the
+# sources' order for the merge. `before` narrows each branch as the cursor
+# requires: a timestamp before it, a date whose local midnight is before it, a
+# version started or agreed (an assessment started or completed) before it.
+_TIMELINE_SQL = """
+(SELECT 0 AS src, row_number() OVER (ORDER BY a.started_at DESC, a.id DESC) AS n,
+    a.started_at AS at, a.completed_at AS at2, NULL::date AS day,
+    NULL::text AS t1, t.name AS t2, NULL::text AS t3, NULL::text AS t4,
+    NULL::int AS num, NULL::text[] AS arr, su.full_name AS by1, cu.full_name AS by2,
+    a.completed_by_id IS NOT NULL AS flag, NULL::date AS day2
+  FROM {assessment} a JOIN {template} t ON t.id = a.template_id
+  LEFT JOIN {user} su ON su.id = a.started_by_id
+  LEFT JOIN {user} cu ON cu.id = a.completed_by_id
+  WHERE a.member_id = %(member)s
+    AND (%(before)s::timestamptz IS NULL OR a.started_at < %(before)s
+         OR a.completed_at < %(before)s)
+  ORDER BY a.started_at DESC, a.id DESC LIMIT %(limit)s)
+UNION ALL
+(SELECT 1, row_number() OVER (ORDER BY c.start_date DESC, c.id DESC), c.revoked_at,
+    NULL, c.start_date, c.kind, NULL, NULL, NULL, NULL, NULL, u.full_name, NULL,
+    NULL, c.end_date
+  FROM {consent} c LEFT JOIN {user} u ON u.id = c.recorded_by_id
+  WHERE c.member_id = %(member)s
+    AND (%(day)s::date IS NULL OR c.start_date < %(day)s
+         OR (%(same_day)s AND c.start_date = %(day)s))
+  ORDER BY c.start_date DESC, c.id DESC LIMIT %(limit)s)
+UNION ALL
+(SELECT 2, row_number() OVER (ORDER BY ev.occurred_at DESC, ev.id DESC),
+    ev.occurred_at, NULL, NULL, ev.action, ev.from_status, ev.to_status, ev.reason,
+    NULL, NULL, u.full_name, NULL, NULL, NULL
+  FROM {event} ev JOIN {episode} e ON e.id = ev.episode_id
+  LEFT JOIN {user} u ON u.id = ev.actor_id
+  WHERE e.member_id = %(member)s
+    AND (%(before)s::timestamptz IS NULL OR ev.occurred_at < %(before)s)
+  ORDER BY ev.occurred_at DESC, ev.id DESC LIMIT %(limit)s)
+UNION ALL
+(SELECT 3, row_number() OVER (ORDER BY o.attempted_at DESC, o.id DESC),
+    o.attempted_at, NULL, NULL, o.method, o.outcome, NULL, NULL, o.minutes, NULL,
+    u.full_name, NULL, NULL, NULL
+  FROM {outreach} o JOIN {episode} e ON e.id = o.episode_id
+  LEFT JOIN {user} u ON u.id = o.staff_id
+  WHERE e.member_id = %(member)s
+    AND (%(before)s::timestamptz IS NULL OR o.attempted_at < %(before)s)
+  ORDER BY o.attempted_at DESC, o.id DESC LIMIT %(limit)s)
+UNION ALL
+(SELECT 4, row_number() OVER (ORDER BY x.occurred_on DESC, x.id DESC), NULL, NULL,
+    x.occurred_on, x.mode, x.hcpcs_code, NULL, NULL, x.minutes, x.modifiers,
+    u.full_name, NULL, NULL, NULL
+  FROM {encounter} x JOIN {episode} e ON e.id = x.episode_id
+  LEFT JOIN {user} u ON u.id = x.staff_id
+  WHERE e.member_id = %(member)s
+    AND (%(day)s::date IS NULL OR x.occurred_on < %(day)s
+         OR (%(same_day)s AND x.occurred_on = %(day)s))
+  ORDER BY x.occurred_on DESC, x.id DESC LIMIT %(limit)s)
+UNION ALL
+(SELECT 5, row_number() OVER (ORDER BY p.created_at DESC, p.id DESC), p.created_at,
+    p.agreed_at, p.member_agreed_on, NULL, NULL, NULL, NULL, p.number, NULL,
+    cu.full_name, au.full_name, NULL, NULL
+  FROM {care_plan} p LEFT JOIN {user} cu ON cu.id = p.created_by_id
+  LEFT JOIN {user} au ON au.id = p.agreed_by_id
+  WHERE p.member_id = %(member)s
+    AND (%(before)s::timestamptz IS NULL OR p.created_at < %(before)s
+         OR p.agreed_at < %(before)s)
+  ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s)
+UNION ALL
+(SELECT 6, row_number() OVER (ORDER BY c.held_on DESC, c.id DESC), NULL, NULL,
+    c.held_on, c.attendees, NULL, NULL, NULL, NULL, NULL, u.full_name, NULL, NULL, NULL
+  FROM {conference} c LEFT JOIN {user} u ON u.id = c.recorded_by_id
+  WHERE c.member_id = %(member)s
+    AND (%(day)s::date IS NULL OR c.held_on < %(day)s
+         OR (%(same_day)s AND c.held_on = %(day)s))
+  ORDER BY c.held_on DESC, c.id DESC LIMIT %(limit)s)
+UNION ALL
+(SELECT 7, row_number() OVER (ORDER BY t.added_at DESC, t.id DESC), t.added_at,
+    NULL, NULL, CASE WHEN t.user_id IS NOT NULL THEN u.full_name ELSE t.name END,
+    t.role, NULL, NULL, NULL, NULL, au.full_name, NULL, NULL, NULL
+  FROM {team} t LEFT JOIN {user} u ON u.id = t.user_id
+  LEFT JOIN {user} au ON au.id = t.added_by_id
+  WHERE t.member_id = %(member)s
+    AND (%(before)s::timestamptz IS NULL OR t.added_at < %(before)s)
+  ORDER BY t.added_at DESC, t.id DESC LIMIT %(limit)s)
+UNION ALL
+(SELECT 8, row_number() OVER (ORDER BY x.created_at DESC, x.id DESC), x.created_at,
+    NULL, NULL, x.kind, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM {notice} x JOIN {episode} e ON e.id = x.episode_id
+  WHERE e.member_id = %(member)s
+    AND (%(before)s::timestamptz IS NULL OR x.created_at < %(before)s)
+  ORDER BY x.created_at DESC, x.id DESC LIMIT %(limit)s)
+ORDER BY src, n"""
 
 
-def _before(field: str, before: datetime | None) -> Q:
-    return Q(**{f"{field}__lt": before}) if before is not None else Q()
-
-
-def _episode_entries(member, before, limit):
-    labels = dict(EpisodeStatus.choices)
-    rows = (
-        EpisodeEvent.objects.filter(_before("occurred_at", before))
-        .filter(episode__member_id=member.pk)
-        .select_related("actor")
-        .only(*columns_shown(EpisodeEvent, "actor__full_name"))
-        .order_by("-occurred_at", "-pk")[:limit]
-    )
-    for event in rows:
-        moved = event.from_status and event.from_status != event.to_status
-        detail = (
-            f"{labels.get(event.from_status, event.from_status)} → "
-            f"{labels.get(event.to_status, event.to_status)}"
-            if moved
-            else labels.get(event.to_status, event.to_status)
-        )
-        if event.reason:
-            detail = f"{detail}. {event.reason}"
-        yield Entry(
-            event.occurred_at,
-            "episode",
-            event.action.replace("_", " ").capitalize(),
-            detail,
-            event.actor.full_name,
-        )
-
-
-def _outreach_entries(member, before, limit):
-    rows = (
-        OutreachAttempt.objects.filter(_before("attempted_at", before))
-        .filter(episode__member_id=member.pk)
-        .select_related("staff")
-        .only(*columns_shown(OutreachAttempt, "staff__full_name"))
-        .order_by("-attempted_at", "-pk")[:limit]
-    )
-    for row in rows:
-        yield Entry(
-            row.attempted_at,
-            "outreach",
-            f"Outreach ({row.get_method_display().lower()})",
-            f"{row.get_outcome_display()}, {row.minutes} min",
-            row.staff.full_name,
-        )
-
-
-def _encounter_entries(member, before, limit):
-    rows = (
-        Encounter.objects.filter(_before_day("occurred_on", before))
-        .filter(episode__member_id=member.pk)
-        .select_related("staff")
-        .only(*columns_shown(Encounter, "staff__full_name"))
-        .order_by("-occurred_on", "-pk")[:limit]
-    )
-    for row in rows:
-        yield Entry(
-            _midnight(row.occurred_on),
-            "encounter",
-            f"Encounter ({row.get_mode_display().lower()})",
-            f"{row.hcpcs_code} {'-'.join(row.modifiers)}, {row.minutes} min",
-            row.staff.full_name,
-        )
-
-
-def _care_plan_entries(member, before, limit):
-    rows = CarePlan.objects.filter(member_id=member.pk)
-    if before is not None:
-        # A version started before the cursor, or agreed before it.
-        rows = rows.filter(Q(created_at__lt=before) | Q(agreed_at__lt=before))
-    rows = (
-        rows.select_related("created_by", "agreed_by")
-        .only(*columns_shown(CarePlan, "created_by__full_name", "agreed_by__full_name"))
-        .order_by("-created_at", "-pk")[:limit]
-    )
-    for plan in rows:
-        if before is None or plan.created_at < before:
-            yield Entry(
-                plan.created_at,
-                "care_plan",
-                f"Care plan version {plan.number} started",
-                "",
-                plan.created_by.full_name,
-            )
-        if plan.agreed_at and (before is None or plan.agreed_at < before):
-            yield Entry(
-                plan.agreed_at,
-                "care_plan",
-                f"Care plan version {plan.number} agreed",
-                f"Member agreed on {plan.member_agreed_on:%b %-d, %Y}",
-                plan.agreed_by.full_name if plan.agreed_by else "",
-            )
-
-
-def _conference_entries(member, before, limit):
-    rows = (
-        CareConference.objects.filter(_before_day("held_on", before))
-        .filter(member_id=member.pk)
-        .select_related("recorded_by")
-        .only(*columns_shown(CareConference, "recorded_by__full_name"))
-        .order_by("-held_on", "-pk")[:limit]
-    )
-    for row in rows:
-        yield Entry(
-            _midnight(row.held_on),
-            "conference",
-            "Care conference",
-            f"Attendees: {row.attendees}",
-            row.recorded_by.full_name,
-        )
-
-
-def _care_team_entries(member, before, limit):
-    rows = (
-        CareTeamMember.objects.filter(member_id=member.pk)
-        .filter(_before("added_at", before))
-        .select_related("user", "added_by")
-        .order_by("-added_at", "-pk")[:limit]
-    )
-    for row in rows:
-        yield Entry(
-            row.added_at,
-            "care_team",
-            f"{row.display_name} joined the care team",
-            row.get_role_display(),
-            row.added_by.full_name,
-        )
-
-
-def _notice_entries(member, before, limit):
-    rows = (
-        Notice.objects.filter(episode__member_id=member.pk)
-        .filter(_before("created_at", before))
-        .defer("html")
-        .order_by("-created_at", "-pk")[:limit]
-    )
-    for row in rows:
-        yield Entry(row.created_at, "notice", row.get_kind_display(), "", "")
-
-
-def _assessment_entries(member, before, limit):
-    from care_plans.assessments.models import Assessment
-
-    rows = Assessment.objects.filter(member_id=member.pk)
-    if before is not None:
-        rows = rows.filter(Q(started_at__lt=before) | Q(completed_at__lt=before))
-    rows = (
-        rows.select_related("template", "started_by", "completed_by")
-        .only(
-            "started_at",
-            "completed_at",
-            "status",
-            "template__name",
-            "started_by__full_name",
-            "completed_by__full_name",
-        )
-        .order_by("-started_at", "-pk")[:limit]
-    )
-    for row in rows:
-        if before is None or row.started_at < before:
-            yield Entry(
-                row.started_at,
-                "assessment",
-                "Assessment started",
-                row.template.name,
-                row.started_by.full_name,
-            )
-        if row.completed_at and (before is None or row.completed_at < before):
-            yield Entry(
-                row.completed_at,
-                "assessment",
-                "Assessment completed",
-                row.template.name,
-                row.completed_by.full_name if row.completed_by_id else "",
-            )
-
-
-def _consent_entries(member, before, limit):
+@cache
+def _timeline_sql() -> str:
+    from care_plans.assessments.models import Assessment, AssessmentTemplate
     from members.models import Consent
 
-    rows = (
-        Consent.objects.filter(member_id=member.pk)
-        .filter(_before_day("start_date", before))
-        .select_related("recorded_by")
-        .only("kind", "start_date", "end_date", "revoked_at", "recorded_by__full_name")
-        .order_by("-start_date", "-pk")[:limit]
+    def table(model) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    return _TIMELINE_SQL.format(
+        assessment=table(Assessment),
+        template=table(AssessmentTemplate),
+        user=table(get_user_model()),
+        consent=table(Consent),
+        event=table(EpisodeEvent),
+        episode=table(Episode),
+        outreach=table(OutreachAttempt),
+        encounter=table(Encounter),
+        care_plan=table(CarePlan),
+        conference=table(CareConference),
+        team=table(CareTeamMember),
+        notice=table(Notice),
     )
-    for row in rows:
-        detail = f"Until {row.end_date:%b %-d, %Y}" if row.end_date else ""
-        if row.revoked_at:
-            detail = f"Revoked {timezone.localtime(row.revoked_at):%b %-d, %Y}"
-        yield Entry(
-            _midnight(row.start_date),
-            "consent",
-            f"Consent: {row.get_kind_display()}",
-            detail,
-            row.recorded_by.full_name,
+
+
+@cache
+def _timeline_labels() -> dict:
+    from members.models import Consent
+
+    def labels(model, name) -> dict:
+        return dict(model._meta.get_field(name).flatchoices)
+
+    return {
+        "status": dict(EpisodeStatus.choices),
+        "method": labels(OutreachAttempt, "method"),
+        "outcome": labels(OutreachAttempt, "outcome"),
+        "mode": labels(Encounter, "mode"),
+        "consent": labels(Consent, "kind"),
+        "role": labels(CareTeamMember, "role"),
+        "notice": labels(Notice, "kind"),
+    }
+
+
+def _day_cursor(before: datetime | None) -> tuple:
+    """For the date columns: (the cursor's local day, whether that day itself
+    counts): a day counts when its local midnight is before `before`."""
+    if before is None:
+        return None, False
+    local = timezone.localtime(before)
+    return local.date(), local.time() != time.min
+
+
+def _builtin_entries(member, before, limit):
+    """The timeline's built-in sources (assessments, consents, episode events,
+    outreach, encounters, care plan versions, care conferences, the care team,
+    notices), at most `limit` rows of each, in one query."""
+    day, same_day = _day_cursor(before)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _timeline_sql(),
+            {
+                "member": member.pk,
+                "before": before,
+                "day": day,
+                "same_day": same_day,
+                "limit": limit,
+            },
         )
+        rows = cursor.fetchall()
+    labels = _timeline_labels()
+    for src, _, at, at2, day, t1, t2, t3, t4, num, arr, by1, by2, flag, day2 in rows:
+        if src == 0:  # assessment
+            if before is None or at < before:
+                yield Entry(at, "assessment", "Assessment started", t2, by1)
+            if at2 and (before is None or at2 < before):
+                yield Entry(
+                    at2, "assessment", "Assessment completed", t2, by2 if flag else ""
+                )
+        elif src == 1:  # consent
+            detail = f"Until {day2:%b %-d, %Y}" if day2 else ""
+            if at:
+                detail = f"Revoked {timezone.localtime(at):%b %-d, %Y}"
+            yield Entry(
+                _midnight(day),
+                "consent",
+                f"Consent: {labels['consent'].get(t1, t1)}",
+                detail,
+                by1,
+            )
+        elif src == 2:  # episode event
+            status = labels["status"]
+            moved = t2 and t2 != t3
+            detail = (
+                f"{status.get(t2, t2)} → {status.get(t3, t3)}"
+                if moved
+                else status.get(t3, t3)
+            )
+            if t4:
+                detail = f"{detail}. {t4}"
+            yield Entry(at, "episode", t1.replace("_", " ").capitalize(), detail, by1)
+        elif src == 3:  # outreach
+            yield Entry(
+                at,
+                "outreach",
+                f"Outreach ({labels['method'].get(t1, t1).lower()})",
+                f"{labels['outcome'].get(t2, t2)}, {num} min",
+                by1,
+            )
+        elif src == 4:  # encounter
+            yield Entry(
+                _midnight(day),
+                "encounter",
+                f"Encounter ({labels['mode'].get(t1, t1).lower()})",
+                f"{t2} {'-'.join(arr)}, {num} min",
+                by1,
+            )
+        elif src == 5:  # care plan version
+            if before is None or at < before:
+                yield Entry(
+                    at, "care_plan", f"Care plan version {num} started", "", by1
+                )
+            if at2 and (before is None or at2 < before):
+                yield Entry(
+                    at2,
+                    "care_plan",
+                    f"Care plan version {num} agreed",
+                    f"Member agreed on {day:%b %-d, %Y}",
+                    by2 or "",
+                )
+        elif src == 6:  # care conference
+            yield Entry(
+                _midnight(day), "conference", "Care conference", f"Attendees: {t1}", by1
+            )
+        elif src == 7:  # care team
+            yield Entry(
+                at,
+                "care_team",
+                f"{t1} joined the care team",
+                labels["role"].get(t2, t2),
+                by1,
+            )
+        else:  # notice
+            yield Entry(at, "notice", labels["notice"].get(t1, t1), "", "")
 
 
-TIMELINE_SOURCES = [
-    _assessment_entries,
-    _consent_entries,
-    _episode_entries,
-    _outreach_entries,
-    _encounter_entries,
-    _care_plan_entries,
-    _conference_entries,
-    _care_team_entries,
-    _notice_entries,
-]
+TIMELINE_SOURCES = [_builtin_entries]
 
 
 def register_timeline_source(func) -> None:

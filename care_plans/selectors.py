@@ -16,6 +16,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce, Greatest, JSONObject
 from django.http import Http404
@@ -24,6 +25,7 @@ from django.utils import timezone
 from calaim import access as registry
 from calaim.accounts import roles
 from calaim.accounts.models import PlanCode
+from calaim.prepared import fresh_placeholder, prepared_list
 from calaim.web.panels import columns_shown
 from calaim.work.models import Task, TaskStatus
 from care_plans.assessments.models import Assessment
@@ -185,15 +187,81 @@ def caseload_rows(
     scope = caseload_scope(user)
     if scope is None:
         return Episode.objects.none()
-    episodes = _open_episodes_visible_to(user)
+    return _caseload_query(
+        scope,
+        visible=registry.visible_member_ids(user),
+        user_pk=user.pk,
+        organization_id=user.organization_id,
+        today=timezone.localdate(),
+        now=timezone.now(),
+        status=status,
+        population=population,
+        needs_outreach=needs_outreach,
+        search=search,
+        lead_care_manager_id=lead_care_manager_id,
+    )
+
+
+def caseload_first_page(user, size: int) -> list[Episode] | None:
+    """The first `size` rows of caseload_rows(user) with no filter, each with
+    `total` (the caseload's size), or None when `user` has no caseload page.
+
+    The same query as caseload_rows, built and compiled once per scope
+    (calaim.prepared): only the access registry's part, which reads the clock
+    and the user's grants, is compiled afresh on each call, with the user, the
+    organization, the day and the time as parameters. Compiling the row's
+    dozen subqueries cost more than running them.
+    """
+    scope = caseload_scope(user)
+    if scope is None:
+        return None
+    if user.organization_id is None and scope == "organization":
+        return None
+
+    def build(user_pk, today, now, organization_id=None):
+        return _caseload_query(
+            scope,
+            visible=fresh_placeholder(),
+            user_pk=user_pk,
+            organization_id=organization_id,
+            today=today,
+            now=now,
+        ).annotate(total=Window(Count("pk")))[:size]
+
+    values = [user.pk, timezone.localdate(), timezone.now()]
+    if scope == "organization":
+        values.append(user.organization_id)
+    return prepared_list(
+        ("care_plans.caseload_first_page", scope, size),
+        build,
+        *values,
+        fresh=registry.visible_member_ids(user),
+    )
+
+
+def _caseload_query(
+    scope,
+    *,
+    visible,
+    user_pk,
+    organization_id,
+    today,
+    now,
+    status="",
+    population="",
+    needs_outreach=False,
+    search="",
+    lead_care_manager_id=None,
+) -> QuerySet[Episode]:
+    """caseload_rows' query, from explicit values only (`visible`: the member ids
+    the access registry lets the user see)."""
+    episodes = Episode.objects.filter(closed_at__isnull=True, member_id__in=visible)
     if scope == "own":
-        episodes = episodes.filter(lead_care_manager_id=user.pk)
+        episodes = episodes.filter(lead_care_manager_id=user_pk)
     else:
-        episodes = episodes.filter(ecm_provider_id=user.organization_id)
+        episodes = episodes.filter(ecm_provider_id=organization_id)
         if lead_care_manager_id:
             episodes = episodes.filter(lead_care_manager_id=lead_care_manager_id)
-    today = timezone.localdate()
-    now = timezone.now()
     if status:
         episodes = episodes.filter(status=status)
     if needs_outreach:
@@ -216,7 +284,7 @@ def caseload_rows(
     attempts = OutreachAttempt.objects.filter(episode_id=OuterRef("pk")).order_by()
     encounters = Encounter.objects.filter(episode_id=OuterRef("pk")).order_by()
     tasks = Task.objects.filter(
-        Q(owner_id=user.pk)
+        Q(owner_id=user_pk)
         | Q(owner_id=OuterRef("lead_care_manager_id"))
         | Q(organization_id=OuterRef("ecm_provider_id")),
         member_id=OuterRef("member_id"),
@@ -326,21 +394,25 @@ def caseload_care_managers(user) -> QuerySet:
 def latest_episode_for(member) -> Episode | None:
     """The member's open episode, or else their most recent closed one, with its
     provider and lead care manager (the chart's outreach and encounter panels)."""
-    return (
-        Episode.objects.filter(member_id=member.pk)
-        .select_related("ecm_provider", "lead_care_manager", "population")
-        .only(
-            *columns_shown(
-                Episode,
-                "ecm_provider__name",
-                "lead_care_manager__full_name",
-                "lead_care_manager__phone",
-                "population__name",
+    rows = prepared_list(
+        "care_plans.chart.latest_episode",
+        lambda member_id: (
+            Episode.objects.filter(member_id=member_id)
+            .select_related("ecm_provider", "lead_care_manager", "population")
+            .only(
+                *columns_shown(
+                    Episode,
+                    "ecm_provider__name",
+                    "lead_care_manager__full_name",
+                    "lead_care_manager__phone",
+                    "population__name",
+                )
             )
-        )
-        .order_by(F("closed_at").desc(nulls_first=True), "-opened_at", "-pk")
-        .first()
+            .order_by(F("closed_at").desc(nulls_first=True), "-opened_at", "-pk")[:1]
+        ),
+        member.pk,
     )
+    return rows[0] if rows else None
 
 
 def episode_events_for(member, limit: int = 100) -> list[EpisodeEvent]:
@@ -359,10 +431,14 @@ def episode_events_for(member, limit: int = 100) -> list[EpisodeEvent]:
 
 def notices_for(member) -> list[Notice]:
     """The notices generated for the member's episodes, newest first (no HTML)."""
-    return list(
-        Notice.objects.filter(episode__member_id=member.pk)
-        .defer("html")
-        .order_by("-created_at", "-pk")
+    return prepared_list(
+        "care_plans.chart.notices",
+        lambda member_id: (
+            Notice.objects.filter(episode__member_id=member_id)
+            .defer("html")
+            .order_by("-created_at", "-pk")
+        ),
+        member.pk,
     )
 
 

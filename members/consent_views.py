@@ -180,6 +180,20 @@ def consent_document(request, member_uuid, consent_uuid):
     return response
 
 
+def chart_consents(request, member, *, take: bool = False) -> list:
+    """The member's consents (member_consents), read once for the chart: the
+    header (its consent flags) reads them and leaves them on the request, the
+    consents panel, drawn after it, takes them (`take`); a panel drawn on its
+    own reads them afresh."""
+    cache = request.__dict__.setdefault("_chart_consents", {})
+    if take:
+        found = cache.pop(member.pk, None)
+        return found if found is not None else member_consents(member)
+    if member.pk not in cache:
+        cache[member.pk] = member_consents(member)
+    return cache[member.pk]
+
+
 def consents_panel(request, member):
     """Chart panel: the member's consents with their status today, and the links
     to record, revoke and download for those whose role allows it (two queries:
@@ -188,7 +202,7 @@ def consents_panel(request, member):
     if not user.has_perm(VIEW):
         return {"hidden": True}
     today = timezone.localdate()
-    consents = member_consents(member)
+    consents = chart_consents(request, member, take=True)
     for consent in consents:
         consent.status = consent.status_on(today)
     return {

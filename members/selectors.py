@@ -10,6 +10,7 @@ from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from calaim import access as registry
+from calaim.prepared import prepared_list
 from calaim.validators import normalize_cin
 from members.models import (
     ASCMI_KINDS,
@@ -91,7 +92,11 @@ def consents_of(member) -> QuerySet[Consent]:
     recorded, attested and revoked each, and `recipients` (`[{"id": uuid,
     "name": ...}]`, by name): one query however many there are. Not ordered:
     the API pages it by its cursor."""
-    return member.consents.select_related(
+    return _with_people(member.consents.all())
+
+
+def _with_people(consents) -> QuerySet[Consent]:
+    return consents.select_related(
         "recorded_by", "attested_by", "revoked_by", "revoked_by_consent"
     ).annotate(
         recipients=JSONBAgg(
@@ -108,23 +113,31 @@ def consents_of(member) -> QuerySet[Consent]:
 
 def member_consents(member) -> list[Consent]:
     """Every consent of a member, newest first (the chart's consents panel)."""
-    return list(consents_of(member).order_by("-start_date", "-recorded_at", "-id"))
+    return prepared_list(
+        "members.member_consents",
+        lambda member_id: _with_people(
+            Consent.objects.filter(member_id=member_id)
+        ).order_by("-start_date", "-recorded_at", "-id"),
+        member.pk,
+    )
 
 
-def consent_flags(member) -> dict:
+def consent_flags(member, *, rows=None) -> dict:
     """The chart header's consent flags, in one query.
 
     `ascmi`: the kind of the ASCMI form in effect today ("ab133" before
     "non_ab133"), else "revoked" when an ASCMI form was revoked (or a revocation
     is on file) and none is in effect, else None. `part2`: whether a consent that
-    covers Part 2 records is in effect today.
+    covers Part 2 records is in effect today. `rows`: the member's consents when
+    the caller has read them already.
     """
     today = timezone.localdate()
-    rows = list(
-        Consent.objects.filter(member_id=getattr(member, "pk", member)).only(
-            "kind", "scope_categories", "start_date", "end_date", "revoked_at"
+    if rows is None:
+        rows = list(
+            Consent.objects.filter(member_id=getattr(member, "pk", member)).only(
+                "kind", "scope_categories", "start_date", "end_date", "revoked_at"
+            )
         )
-    )
     in_effect = [row for row in rows if row.status_on(today) == Consent.Status.ACTIVE]
     kinds = {row.kind for row in in_effect}
     if ConsentKind.ASCMI_AB133 in kinds:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from calaim import access as registry
+from calaim.prepared import prepared_list
 from calaim.web.panels import columns_shown, evaluate_chart_panels
 from members.access import access_member
 from members.forms import MemberPopulationForm, OtherProgramForm
@@ -25,7 +26,9 @@ from members.models import (
     Enrollment,
     Member,
     MemberChange,
+    MemberCin,
     MemberPopulation,
+    OtherProgramEnrollment,
     PopulationOfFocus,
     RaceEthnicity,
 )
@@ -59,17 +62,22 @@ def _enrollments(request, member) -> list:
     the chart's header (the current span) and the enrollment panel share it."""
     cache = request.__dict__.setdefault("_chart_enrollments", {})
     if member.pk not in cache:
-        cache[member.pk] = list(
-            member.enrollments.select_related("plan", "county", "source_file")
-            .only(
-                *columns_shown(
-                    Enrollment,
-                    "plan__name",
-                    "county__name",
-                    "source_file__original_name",
+        cache[member.pk] = prepared_list(
+            "members.chart.enrollments",
+            lambda member_id: (
+                Enrollment.objects.filter(member_id=member_id)
+                .select_related("plan", "county", "source_file")
+                .only(
+                    *columns_shown(
+                        Enrollment,
+                        "plan__name",
+                        "county__name",
+                        "source_file__original_name",
+                    )
                 )
-            )
-            .order_by("-start_date", "-id")
+                .order_by("-start_date", "-id")
+            ),
+            member.pk,
         )
     return cache[member.pk]
 
@@ -260,22 +268,45 @@ def _by_status(records, today) -> list:
     return sorted(records, key=lambda record: _STATUS_ORDER[record.status])
 
 
+def member_populations(request, member, *, take: bool = False) -> list:
+    """Every population-of-focus record of the member, newest first, read once
+    for the chart: the header (the current ones) reads them and leaves them on
+    the request, the populations panel, drawn after it, takes them (`take`); a
+    panel drawn on its own reads them afresh."""
+    cache = request.__dict__.setdefault("_chart_populations", {})
+    if take:
+        found = cache.pop(member.pk, None)
+        return found if found is not None else _populations_of(member)
+    if member.pk not in cache:
+        cache[member.pk] = _populations_of(member)
+    return cache[member.pk]
+
+
+def _populations_of(member) -> list:
+    return prepared_list(
+        "members.chart.populations",
+        lambda member_id: (
+            MemberPopulation.objects.filter(member_id=member_id)
+            .select_related("population", "recorded_by__organization")
+            .only(
+                *columns_shown(
+                    MemberPopulation,
+                    "population__name",
+                    "recorded_by__full_name",
+                    "recorded_by__organization__name",
+                )
+            )
+            .order_by("-start_date", "-id")
+        ),
+        member.pk,
+    )
+
+
 def populations_panel(request, member):
     """Chart panel: the member's populations of focus, current first, and for
     plan administrators the form to record one (one more query: the menu)."""
     today = timezone.localdate()
-    records = (
-        member.populations.select_related("population", "recorded_by__organization")
-        .only(
-            *columns_shown(
-                MemberPopulation,
-                "population__name",
-                "recorded_by__full_name",
-                "recorded_by__organization__name",
-            )
-        )
-        .order_by("-start_date", "-id")
-    )
+    records = member_populations(request, member, take=True)
     context = {"populations": _by_status(list(records), today)}
     if request.user.has_perm("members.add_memberpopulation"):
         # After a refused POST the view left the bound form, errors and all.
@@ -288,8 +319,14 @@ def populations_panel(request, member):
 def other_programs_panel(request, member):
     """Chart panel: programs that exclude ECM (hospice, PACE, waivers, ...)."""
     today = timezone.localdate()
-    records = member.other_programs.order_by("-start_date", "-id")
-    context = {"programs": _by_status(list(records), today)}
+    records = prepared_list(
+        "members.chart.other_programs",
+        lambda member_id: OtherProgramEnrollment.objects.filter(
+            member_id=member_id
+        ).order_by("-start_date", "-id"),
+        member.pk,
+    )
+    context = {"programs": _by_status(records, today)}
     if request.user.has_perm("members.add_otherprogramenrollment"):
         form = getattr(request, "other_programs_form", None)
         context["program_form"] = form or OtherProgramForm()
@@ -299,7 +336,14 @@ def other_programs_panel(request, member):
 
 def cin_history_panel(request, member):
     """Chart panel: every CIN the member has had; a prior one still finds them."""
-    return {"cins": list(member.cins.order_by("-is_current", "-recorded_at", "-id"))}
+    cins = prepared_list(
+        "members.chart.cins",
+        lambda member_id: MemberCin.objects.filter(member_id=member_id).order_by(
+            "-is_current", "-recorded_at", "-id"
+        ),
+        member.pk,
+    )
+    return {"cins": cins}
 
 
 CHANGES_SHOWN = 20
@@ -330,14 +374,19 @@ def _field_value(name: str, value) -> str:
 def changes_panel(request, member):
     """Chart panel: the latest changes to the member's record, field by field,
     and whether an 834 file or a person made them."""
-    rows = list(
-        member.changes.select_related("source_file", "changed_by")
-        .only(
-            *columns_shown(
-                MemberChange, "source_file__original_name", "changed_by__full_name"
+    rows = prepared_list(
+        "members.chart.changes",
+        lambda member_id: (
+            MemberChange.objects.filter(member_id=member_id)
+            .select_related("source_file", "changed_by")
+            .only(
+                *columns_shown(
+                    MemberChange, "source_file__original_name", "changed_by__full_name"
+                )
             )
-        )
-        .order_by("-changed_at", "-id")[: CHANGES_SHOWN + 1]
+            .order_by("-changed_at", "-id")[: CHANGES_SHOWN + 1]
+        ),
+        member.pk,
     )
     for row in rows:
         row.fields = []

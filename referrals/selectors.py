@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from calaim import access as registry
 from calaim.accounts import roles
+from calaim.prepared import prepared_list
 from community_supports.models import ProviderContract
 from referrals import states
 from referrals.models import Delivery, Offer, Referral, ReferralEvent
@@ -79,6 +80,22 @@ def inbox(user) -> QuerySet[Referral]:
             offer_status=Subquery(live.values("status")[:1]),
             acknowledge_by=Subquery(live.values("acknowledge_by")[:1]),
         )
+    )
+
+
+def chart_referrals(*, user, member, scope: str) -> list[Referral]:
+    """referrals_for_member as a list (the chart's panel): for the whole chart,
+    the member's referrals from a query built and compiled once."""
+    if scope != registry.CHART:
+        return list(referrals_for_member(user=user, member=member, scope=scope))
+    return prepared_list(
+        "referrals.chart",
+        lambda member_id: (
+            Referral.objects.filter(member_id=member_id)
+            .select_related("receiving_organization", "support")
+            .order_by("-created_at", "-id")
+        ),
+        member.pk,
     )
 
 

@@ -44,11 +44,9 @@ PAGE_SIZE = 100
 def referrals_panel(request, member):
     """Chart panel: the member's referrals the viewer may see (one query)."""
     scope = getattr(request, "chart_scope", registry.REFERRAL)
-    referrals = selectors.referrals_for_member(
-        user=request.user, member=member, scope=scope
-    )
+    referrals = selectors.chart_referrals(user=request.user, member=member, scope=scope)
     return {
-        "referrals": list(referrals),
+        "referrals": referrals,
         "member": member,
         "may_refer": scope == registry.CHART
         and request.user.has_perm("referrals.add_referral"),

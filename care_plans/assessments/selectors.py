@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from calaim.prepared import prepared_list
 from care_plans.assessments import definition as rules
 from care_plans.assessments.models import Assessment, AssessmentTemplate
 from members import part2
@@ -44,11 +45,15 @@ def published_templates():
 
 def assessments_of(member, *, limit: int = HISTORY_LIMIT) -> list[Assessment]:
     """The member's assessments, newest first, without their answers (one query)."""
-    return list(
-        Assessment.objects.filter(member=member)
-        .select_related("template", "started_by", "completed_by")
-        .only(*_LIST_COLUMNS)
-        .order_by("-started_at", "-id")[:limit]
+    return prepared_list(
+        ("assessments.assessments_of", limit),
+        lambda member_id: (
+            Assessment.objects.filter(member_id=member_id)
+            .select_related("template", "started_by", "completed_by")
+            .only(*_LIST_COLUMNS)
+            .order_by("-started_at", "-id")[:limit]
+        ),
+        member.pk,
     )
 
 

@@ -466,6 +466,8 @@ def assessment_panel(request, member):
     from care_plans.cm_views import latest_episode
 
     rows = selectors.assessments_of(member, limit=selectors.HISTORY_LIMIT)
+    # The care plan panel's suggested needs read this list (chart_views).
+    request.__dict__.setdefault("_chart_assessments", {})[member.pk] = rows
     draft = next((row for row in rows if row.is_draft), None)
     completed = next((row for row in rows if not row.is_draft), None)
     user = request.user

@@ -18,6 +18,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from calaim import access as registry
+from calaim.prepared import prepared_list
 from calaim.work.models import Task, TaskStatus
 from care_plans.transitions.models import Alert, Routing, TransitionEvent
 from care_plans.transitions.services import FOLLOW_UP_TASK, IDENTIFICATION_TASK
@@ -80,10 +81,14 @@ def plan_queue(plan, *, days: int = QUEUE_DAYS) -> QuerySet[TransitionEvent]:
 
 def events_for_member(member, limit: int = 50) -> list[TransitionEvent]:
     """The member's transition events, newest first, with their stays (one query)."""
-    return list(
-        TransitionEvent.objects.filter(member=member)
-        .select_related("stay")
-        .order_by("-occurred_at", "-pk")[:limit]
+    return prepared_list(
+        ("transitions.events_for_member", limit),
+        lambda member_id: (
+            TransitionEvent.objects.filter(member_id=member_id)
+            .select_related("stay")
+            .order_by("-occurred_at", "-pk")[:limit]
+        ),
+        member.pk,
     )
 
 

@@ -288,8 +288,8 @@ def _render_panel(rf, user, member, key):
         ("ecm_outreach", "lead_care_manager", 2),
         # episode, encounters (this month's counts come from the same rows)
         ("ecm_encounters", "lead_care_manager", 2),
-        # one per timeline source (care_plans/chart_views.py)
-        ("ecm_timeline", "lead_care_manager", 9),
+        # the timeline's built-in sources, in one query (care_plans/chart_views.py)
+        ("ecm_timeline", "lead_care_manager", 1),
         ("ecm_notices", "plan_admin", 1),
         # episode, covering grants, two care manager menus (reassign, cover)
         ("ecm_episode", "supervisor", 4),

@@ -131,7 +131,7 @@ SHELL_QUERIES = 7
 # answer, in one query.
 ACCESS_QUERIES = 1
 # Every panel of a care manager's chart together (see the query-count test).
-CHART_PANEL_QUERIES = 28
+CHART_PANEL_QUERIES = 17
 
 
 def _data_rows(response):
@@ -163,8 +163,11 @@ def test_chart_query_count_for_a_care_manager(
 
     # The shell, the access check, and the panels: most take one query
     # (demographics none: the county comes with the member), the header three
-    # (episode, populations, consent flags), the care plan five, the care team
-    # two and the timeline one per source it merges. Pinned: the count must not
+    # (the episode, the member's populations and consents, which the populations
+    # and consents panels then take: none of their own), the care plan one (no
+    # plan yet: the suggestions for one need no query when the assessment
+    # panel's rows hold no completed assessment), the care team two and the
+    # timeline one (its sources merged in one query). Pinned: the count must not
     # grow with the rows (extra).
     with django_assert_num_queries(
         SHELL_QUERIES + ACCESS_QUERIES + CHART_PANEL_QUERIES

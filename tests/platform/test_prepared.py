@@ -1,0 +1,64 @@
+"""calaim.prepared: a queryset built and compiled once gives what the queryset
+itself gives, for every set of values, with the fresh part compiled each time."""
+
+from datetime import date
+
+import pytest
+
+from calaim import access as registry
+from calaim.prepared import fresh_placeholder, prepared_list
+from members.models import Enrollment, Member
+from tests import factories
+
+
+def _spans(member_id, since):
+    return (
+        Enrollment.objects.filter(member_id=member_id, start_date__gte=since)
+        .select_related("plan", "county")
+        .only("start_date", "end_date", "member_id", "plan__name", "county__name")
+        .order_by("-start_date", "-id")
+    )
+
+
+def _shown(rows):
+    return [(r.pk, r.start_date, r.plan.name, r.county.name) for r in rows]
+
+
+def test_same_rows_as_the_queryset_for_each_set_of_values(
+    cast, django_assert_num_queries
+):
+    other = factories.MemberFactory()
+    for year in (2020, 2022, 2024):
+        factories.EnrollmentFactory(
+            member=other,
+            plan=cast.plan,
+            start_date=date(year, 1, 1),
+            end_date=date(year, 12, 31),
+        )
+    for member, since in ((cast.member, date(2000, 1, 1)), (other, date(2021, 6, 1))):
+        expected = _shown(_spans(member.pk, since))
+        with django_assert_num_queries(1):
+            found = prepared_list("test.spans", _spans, member.pk, since)
+        assert _shown(found) == expected
+        assert found
+        assert all(not row._state.adding for row in found)
+    assert len(prepared_list("test.spans", _spans, other.pk, date(2021, 6, 1))) == 2
+
+
+def test_a_value_that_is_not_a_parameter_is_refused():
+    with pytest.raises(ValueError, match="parameter"):
+        prepared_list("test.refused", lambda pk: Member.objects.filter(pk__gt=0)[:1], 1)
+
+
+def test_the_fresh_part_is_compiled_for_each_call(cast):
+    def visible(pk):
+        return Member.objects.filter(pk=pk, pk__in=fresh_placeholder())
+
+    for user, sees in ((cast.lead_care_manager, True), (cast.cs_provider, False)):
+        found = prepared_list(
+            "test.fresh",
+            visible,
+            cast.member.pk,
+            fresh=registry.visible_member_ids(user),
+        )
+        assert [m.pk for m in found] == ([cast.member.pk] if sees else [])
