@@ -238,6 +238,7 @@ class EnvelopeSummary:
     member_records: int  # INS segments
     segments: int
     delimiters: Delimiters
+    audit_records: int = 0  # INS segments of maintenance type 030 (audit roster)
 
     @property
     def file_kind_name(self) -> str:
@@ -292,6 +293,7 @@ class Envelope:
         self.transactions = 0
         self.segments_in_transaction = 0
         self.member_records = 0
+        self.audit_records = 0
         self.segments = 0
         self.file_kind = ""
         self.file_date: datetime.date | None = None
@@ -317,6 +319,8 @@ class Envelope:
                 self._close_transaction(segment)
             elif tag == "INS":
                 self.member_records += 1
+                if segment.get(3) == "030":
+                    self.audit_records += 1
             elif tag == "N1" and self.member_records == 0 and self.transactions == 1:
                 if segment.get(1) == "P5":
                     self.sponsor_id = segment.get(4)
@@ -500,6 +504,7 @@ class Envelope:
             member_records=self.member_records,
             segments=self.segments,
             delimiters=delimiters,
+            audit_records=self.audit_records,
         )
 
 
