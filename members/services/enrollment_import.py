@@ -641,8 +641,9 @@ class _Importer:
                 "FROM members_membercin c "
                 "LEFT JOIN members_memberplansnapshot s "
                 "ON s.member_id = c.member_id AND s.plan_id = %s "
-                "WHERE c.cin = ANY(%s)",
-                [self.plan_id, list(wanted)],
+                # One text parameter: psycopg dumps a list element by element.
+                "WHERE c.cin = ANY(string_to_array(%s, ','))",
+                [self.plan_id, ",".join(wanted)],
             )
             by_cin = {cin: (member_id, digest) for cin, member_id, digest in cursor}
         resolved = {}
