@@ -92,6 +92,15 @@ def test_first_import_adds_every_member_with_a_span_and_cin_history(plan, tmp_pa
     assert span.source_file == result
 
 
+def test_imported_members_get_distinct_version_4_uuids(plan, tmp_path):
+    _import(plan, _write(tmp_path, 30))
+    uuids = list(Member.objects.values_list("uuid", flat=True))
+    assert len(set(uuids)) == 30
+    assert {(value.version, value.variant) for value in uuids} == {
+        (4, "specified in RFC 4122")
+    }
+
+
 def test_the_social_security_like_meds_id_is_never_stored(plan, tmp_path):
     _import(plan, _write(tmp_path, 5))
     fingerprint_text = str(
