@@ -52,6 +52,10 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
 PIPE_SIZE = 1 << 20
+# How many content hashes the parser keeps in memory to spot a record repeated
+# in the file (16 bytes each, about 90 bytes with the set's overhead: some 23 MB
+# at most). Past that, records are checked against a table in the database.
+REPEAT_MEMORY = 250_000
 ADD, CHANGE, TERMINATION, REINSTATEMENT, AUDIT = "021", "001", "024", "025", "030"
 
 # Member fields an 834 record sets, with the record attribute each comes from.
@@ -224,20 +228,33 @@ def enrollment_file_import(
         update_fields=["interchange_control_number", "file_kind", "records_total"]
     )
     counties = set(County.objects.values_list("code", flat=True))
-    importer = _Importer(enrollment_file, actor, counties)
+    # Only an audit (030) roster needs the members it saw, to report those
+    # missing from it; the envelope pass counted its 030 records.
+    is_roster = summary.audit_records > 0
+    importer = _Importer(enrollment_file, actor, counties, track_seen=is_roster)
     total = Outcome()
-    is_roster = False
     # Everything alive now (Django, the app) outlives the import: leave it out of
     # the garbage collector's passes over the import's many short-lived objects
     # (a fifth of this process's own work); also spares the parser child's
     # copy-on-write pages.
     gc.freeze()
     try:
-        with _scratch_tables(enrollment_file.pk), _parsed_batches(path) as batches:
+        with (
+            _scratch_tables(enrollment_file.pk, track_seen=is_roster),
+            _parsed_batches(path) as batches,
+        ):
             for batch in batches:
-                is_roster = is_roster or any(r.maintenance == AUDIT for r in batch)
-                total.add(importer.apply(batch))
-                _progress(enrollment_file, total, progress)
+                if not is_roster and any(r.maintenance == AUDIT for r in batch):
+                    raise X12Error(
+                        "the file changed after its envelope was checked: it now "
+                        "holds audit (030) records"
+                    )
+                # One transaction per batch: its records, its issues, its audit
+                # event and the progress they make land together, with one
+                # commit (and one WAL flush) instead of four.
+                with transaction.atomic():
+                    total.add(importer.apply(batch))
+                    _progress(enrollment_file, total, progress)
             missing = importer.report_missing_from_roster() if is_roster else 0
     except X12Error as broken:
         # The envelope pass saw a sound file; anything now is a changed file.
@@ -256,14 +273,42 @@ def enrollment_file_import(
 def _batches(path) -> Iterator[list]:
     from members.x12.edi834 import iter_member_records
 
+    repeats = _RepeatMarker()
     batch = []
     for record in iter_member_records(path):
+        repeats.mark(record)
         batch.append(record)
         if len(batch) >= BATCH_SIZE:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+class _RepeatMarker:
+    """Marks each valid record with `repeat`: True when a valid record with the
+    same content came earlier in the file, False when it is the first, None when
+    that is not known here (past REPEAT_MEMORY hashes; the importer then asks its
+    table of hashes). Done where the file is parsed, next to the hashing, so
+    the writer does not have to. Records with errors are rejected, never
+    compared: they are neither marked nor remembered."""
+
+    def __init__(self, limit: int | None = None):
+        self.seen: set[bytes] = set()
+        self.limit = REPEAT_MEMORY if limit is None else limit
+
+    def mark(self, record) -> None:
+        if record.errors:
+            return
+        key = bytes.fromhex(record.content_hash[:32])
+        seen = self.seen
+        if key in seen:
+            record.repeat = True
+        elif len(seen) < self.limit:
+            seen.add(key)
+            record.repeat = False
+        else:
+            record.repeat = None
 
 
 @contextmanager
@@ -376,17 +421,19 @@ class _scratch_tables:
     roster) and record hashes seen (for repeats within the file). They live in the
     database so memory does not grow with the file."""
 
-    def __init__(self, file_id: int):
+    def __init__(self, file_id: int, *, track_seen: bool = True):
         self.suffix = str(file_id)
+        self.track_seen = track_seen
 
     def __enter__(self):
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS import_seen_{self.suffix}")
             cursor.execute(f"DROP TABLE IF EXISTS import_hashes_{self.suffix}")
-            cursor.execute(
-                f"CREATE TEMP TABLE import_seen_{self.suffix} "
-                "(member_id bigint PRIMARY KEY)"
-            )
+            if self.track_seen:
+                cursor.execute(
+                    f"CREATE TEMP TABLE import_seen_{self.suffix} "
+                    "(member_id bigint PRIMARY KEY)"
+                )
             cursor.execute(
                 f"CREATE TEMP TABLE import_hashes_{self.suffix} (hash text PRIMARY KEY)"
             )
@@ -399,8 +446,16 @@ class _scratch_tables:
 
 
 class _Importer:
-    def __init__(self, enrollment_file: EnrollmentFile, actor, counties: set[str]):
+    def __init__(
+        self,
+        enrollment_file: EnrollmentFile,
+        actor,
+        counties: set[str],
+        *,
+        track_seen: bool = True,
+    ):
         self.file = enrollment_file
+        self.track_seen = track_seen
         self.plan_id = enrollment_file.plan_id
         self.actor = actor
         self.counties = counties
@@ -431,7 +486,7 @@ class _Importer:
             ))  # fmt: skip
             outcome.duplicates += 1
         try:
-            with transaction.atomic():
+            with _checked_savepoint():
                 applied = self._apply_records(valid, issues)
         except IntegrityError:
             applied = self._apply_one_by_one(valid, issues)
@@ -453,7 +508,7 @@ class _Importer:
         total = Outcome()
         for record in records:
             try:
-                with transaction.atomic():
+                with _checked_savepoint():
                     result = self._apply_records([record], issues)
             except IntegrityError as refused:
                 issues.append(self._issue(
@@ -467,25 +522,29 @@ class _Importer:
         return total
 
     def _drop_repeats(self, records):
-        """Split off records whose exact content appeared earlier in this file."""
-        if not records:
-            return [], []
-        hashes = [record.content_hash for record in records]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO import_hashes_{self.suffix} (hash) "
-                "SELECT DISTINCT unnest(%s::text[]) ON CONFLICT DO NOTHING "
-                "RETURNING hash",
-                [hashes],
-            )
-            fresh = {row[0] for row in cursor.fetchall()}
+        """Split off records whose exact content appeared earlier in this file.
+
+        The parser has marked most records already (see _RepeatMarker); only
+        those it could not tell are looked up in this import's table of hashes.
+        """
+        unknown = [r for r in records if getattr(r, "repeat", None) is None]
+        fresh = set()
+        if unknown:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO import_hashes_{self.suffix} (hash) "
+                    "SELECT DISTINCT unnest(%s::text[]) ON CONFLICT DO NOTHING "
+                    "RETURNING hash",
+                    [[record.content_hash for record in unknown]],
+                )
+                fresh = {row[0] for row in cursor.fetchall()}
         kept, repeats, seen = [], [], set()
         for record in records:
-            if record.content_hash in fresh and record.content_hash not in seen:
+            repeat = getattr(record, "repeat", None)
+            if repeat is None:
+                repeat = record.content_hash not in fresh or record.content_hash in seen
                 seen.add(record.content_hash)
-                kept.append(record)
-            else:
-                repeats.append(record)
+            (repeats if repeat else kept).append(record)
         return kept, repeats
 
     def _apply_records(self, records, issues) -> Outcome:
@@ -495,7 +554,8 @@ class _Importer:
         # Most records of a routine file are unchanged: settle those with one
         # query on CINs and hashes before loading any member.
         resolved = self._resolve_member_ids(records)
-        self._mark_seen({member_id for member_id, _ in resolved.values()})
+        if self.track_seen:
+            self._mark_seen({member_id for member_id, _ in resolved.values()})
         pending = []
         for record in records:
             member_id, known_hash = resolved.get(record.cin, (None, None))
@@ -530,7 +590,8 @@ class _Importer:
                 touched.append(member)
         self._write(new_members, member_changes, cin_changes, spans, snapshot_rows)
         outcome.touched = {member.pk for member in touched}
-        self._mark_seen(member.pk for member, _ in snapshot_rows.values())
+        if self.track_seen:
+            self._mark_seen(member.pk for member, _ in snapshot_rows.values())
         ended = [span for member_spans in spans.values() for span in member_spans
                  if getattr(span, "_terminated", False)]  # fmt: skip
         for hook in termination_hooks:
@@ -584,8 +645,9 @@ class _Importer:
                 "FROM members_membercin c "
                 "LEFT JOIN members_memberplansnapshot s "
                 "ON s.member_id = c.member_id AND s.plan_id = %s "
-                "WHERE c.cin = ANY(%s)",
-                [self.plan_id, list(wanted)],
+                # One text parameter: psycopg dumps a list element by element.
+                "WHERE c.cin = ANY(string_to_array(%s, ','))",
+                [self.plan_id, ",".join(wanted)],
             )
             by_cin = {cin: (member_id, digest) for cin, member_id, digest in cursor}
         resolved = {}
@@ -655,6 +717,8 @@ class _Importer:
         return changed
 
     def _mark_seen(self, member_ids: Iterable[int]):
+        if not self.track_seen:
+            return
         ids = [pk for pk in member_ids if pk]
         if ids:
             with connection.cursor() as cursor:
@@ -755,15 +819,13 @@ class _Importer:
                 strict=True,
             ):
                 member.pk = member.id = pk
-            # uuid4()'s one urandom call per member, done once per batch; "{}" is
-            # the empty race_ethnicity array.
-            randomness = os.urandom(16 * len(new_members))
+            # "{}" is the empty race_ethnicity array.
+            uuids = _uuid4_texts(len(new_members))
             bulk.copy_rows(
                 Member._meta.db_table,
                 NEW_MEMBER_COLUMNS,
-                [(m.pk, uuid.UUID(bytes=randomness[16 * i:16 * i + 16], version=4),
-                  m.cin, m.first_name, m.middle_name, m.last_name, m.birth_date,
-                  m.sex, m.preferred_language, m.phone, m.address_line1,
+                [(m.pk, uuids[i], m.cin, m.first_name, m.middle_name, m.last_name,
+                  m.birth_date, m.sex, m.preferred_language, m.phone, m.address_line1,
                   m.address_line2, m.city, m.state, m.zip_code, m.county_id, False,
                   "{}", None, now, now)
                  for i, m in enumerate(new_members.values())],
@@ -874,6 +936,28 @@ class _Importer:
 
 
 # --- Helpers ------------------------------------------------------------------------
+
+
+@contextmanager
+def _checked_savepoint():
+    """A savepoint inside the batch's transaction whose deferred constraints (the
+    foreign keys) are checked before it is released: a refusal is raised here,
+    where the records can still be retried one by one, not at the commit."""
+    with transaction.atomic():
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def _uuid4_texts(count: int) -> list[str]:
+    """`count` random UUIDs (version 4, RFC 4122 variant, as uuid4() makes them)
+    in 32 hex digits, which COPY takes for a uuid column: one urandom call and
+    no UUID object per member."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes(byte & 0x0F | 0x40 for byte in raw[6::16])
+    raw[8::16] = bytes(byte & 0x3F | 0x80 for byte in raw[8::16])
+    text = raw.hex()
+    return [text[start : start + 32] for start in range(0, 32 * count, 32)]
 
 
 def _describe(error) -> str:

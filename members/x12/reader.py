@@ -17,8 +17,9 @@ from __future__ import annotations
 import codecs
 import datetime
 import os
+import re
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
@@ -238,6 +239,7 @@ class EnvelopeSummary:
     member_records: int  # INS segments
     segments: int
     delimiters: Delimiters
+    audit_records: int = 0  # INS segments of maintenance type 030 (audit roster)
 
     @property
     def file_kind_name(self) -> str:
@@ -292,6 +294,7 @@ class Envelope:
         self.transactions = 0
         self.segments_in_transaction = 0
         self.member_records = 0
+        self.audit_records = 0
         self.segments = 0
         self.file_kind = ""
         self.file_date: datetime.date | None = None
@@ -317,6 +320,8 @@ class Envelope:
                 self._close_transaction(segment)
             elif tag == "INS":
                 self.member_records += 1
+                if segment.get(3) == "030":
+                    self.audit_records += 1
             elif tag == "N1" and self.member_records == 0 and self.transactions == 1:
                 if segment.get(1) == "P5":
                     self.sponsor_id = segment.get(4)
@@ -500,6 +505,7 @@ class Envelope:
             member_records=self.member_records,
             segments=self.segments,
             delimiters=delimiters,
+            audit_records=self.audit_records,
         )
 
 
@@ -508,7 +514,14 @@ def check_envelope(source: Source, *, chunk_size: int = CHUNK_SIZE) -> EnvelopeS
 
     The importer calls this before storing anything, so a file whose counts or
     control numbers do not add up is rejected whole and writes nothing.
+
+    A file on disk is first checked by a fast pass that handles only the usual
+    shape (see _fast_envelope); anything else, a fault included, is read again by
+    the segment-by-segment pass below, which gives every answer and every error.
     """
+    if isinstance(source, str | os.PathLike):
+        with suppress(_Unusual):
+            return _fast_envelope(source, chunk_size)
     reader = SegmentReader(source, chunk_size=chunk_size)
     envelope = Envelope()
     feed = envelope.feed_piece
@@ -519,3 +532,117 @@ def check_envelope(source: Source, *, chunk_size: int = CHUNK_SIZE) -> EnvelopeS
         feed(number, tag, text, separator)
     envelope.finish()
     return envelope.summary(reader.delimiters)
+
+
+class _Unusual(Exception):
+    """The fast envelope pass met something it leaves to the full one."""
+
+
+def _fast_envelope(path, chunk_size: int) -> EnvelopeSummary:
+    """check_envelope for the usual file: no newlines, no empty segments, ASCII
+    segment identifiers, every segment of a transaction between ST/BGN and SE.
+
+    Instead of a Python step per segment, each chunk is checked with one regular
+    expression (every segment starts with a 2-3 character identifier) and only
+    the segments the envelope watches are fed to it; the others are counted in
+    bulk. It gives the same summary as the full pass for any file it accepts, and
+    raises _Unusual for everything else (including every fault), so the full
+    pass decides.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    with open(path, "rb") as stream:
+        pending = ""
+        while True:
+            chunk = stream.read(chunk_size)
+            pending += decoder.decode(chunk, final=not chunk)
+            pending = pending.lstrip("\ufeff" + NEWLINES)
+            if not chunk or len(pending) >= ISA_LENGTH:
+                break
+        if not pending.startswith("ISA") or len(pending) < ISA_LENGTH:
+            raise _Unusual
+        try:
+            delimiters = Delimiters.from_isa(pending)
+        except X12Error:
+            raise _Unusual from None
+        separator, terminator = delimiters.element, delimiters.segment
+        if separator.isalnum() or separator in NEWLINES or terminator in NEWLINES:
+            raise _Unusual
+        e, t = re.escape(separator), re.escape(terminator)
+        # Both start with the terminator, which the regex engine scans for fast;
+        # each text is given with a terminator in front.
+        malformed = re.compile(
+            rf"{t}(?!(?=[0-9]{{0,2}}[A-Z])[A-Z0-9]{{2,3}}(?:{e}|{t}))(?!\Z)"
+        )
+        # Member records (INS) and their N1s matter one by one only until the
+        # first INS; after it, INS and audit (030) records are counted in bulk.
+        watched = re.compile(rf"{t}(SE|INS|N1|ST|GS|GE|ISA|IEA|BGN)(?={e}|{t})")
+        watched_after = re.compile(rf"{t}(SE|ST|GS|GE|ISA|IEA|BGN)(?={e}|{t})")
+        member = f"{terminator}INS{separator}"
+        audit = re.compile(rf"{t}INS{e}[^{e}{t}]*{e}[^{e}{t}]*{e}030(?={e}|{t})")
+        envelope = Envelope()
+        number = 0  # segments before the current text
+        last = 0  # number of the last segment fed to the envelope
+        tag = ""
+        while True:
+            cut = pending.rfind(terminator) + 1
+            text, pending = pending[:cut], pending[cut:]
+            if len(pending) > MAX_SEGMENT_LENGTH:
+                raise _Unusual
+            if text:
+                text = terminator + text
+                if "\n" in text or "\r" in text or malformed.search(text):
+                    raise _Unusual
+                counted, at, scan = 0, 1, 0
+                while True:
+                    pattern = watched_after if envelope.member_records else watched
+                    match = pattern.search(text, scan)
+                    start = match.start() + 1 if match else len(text)
+                    counted += text.count(terminator, at, start)
+                    at = start
+                    current = number + counted + 1
+                    _count_between(
+                        envelope,
+                        current - last - 1,
+                        text.count(member, scan, start),
+                        len(audit.findall(text, scan, start)),
+                    )
+                    last = current - 1
+                    if match is None:
+                        break
+                    end = text.index(terminator, start)
+                    tag = match.group(1)
+                    try:
+                        envelope.feed(
+                            Segment(current, tag, text[start:end].split(separator))
+                        )
+                    except X12Error:
+                        raise _Unusual from None
+                    last, scan = current, end
+                number += counted
+            chunk = stream.read(chunk_size)
+            if not chunk:
+                break
+            pending += decoder.decode(chunk)
+        pending += decoder.decode(b"", final=True)
+    if pending.strip(NEWLINES + " \t\x00\x1a") or tag != "IEA":
+        raise _Unusual
+    try:
+        envelope.finish()
+        return envelope.summary(delimiters)
+    except X12Error:
+        raise _Unusual from None
+
+
+def _count_between(
+    envelope: Envelope, segments: int, members: int, audits: int
+) -> None:
+    """Segments fed in bulk, inside a transaction after its BGN: `members` of
+    them INS, `audits` of those of maintenance type 030."""
+    if segments <= 0:
+        return
+    if envelope.st is None or envelope._expect_bgn:
+        raise _Unusual
+    envelope.segments += segments
+    envelope.segments_in_transaction += segments
+    envelope.member_records += members
+    envelope.audit_records += audits

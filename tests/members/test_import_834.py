@@ -92,6 +92,15 @@ def test_first_import_adds_every_member_with_a_span_and_cin_history(plan, tmp_pa
     assert span.source_file == result
 
 
+def test_imported_members_get_distinct_version_4_uuids(plan, tmp_path):
+    _import(plan, _write(tmp_path, 30))
+    uuids = list(Member.objects.values_list("uuid", flat=True))
+    assert len(set(uuids)) == 30
+    assert {(value.version, value.variant) for value in uuids} == {
+        (4, "specified in RFC 4122")
+    }
+
+
 def test_the_social_security_like_meds_id_is_never_stored(plan, tmp_path):
     _import(plan, _write(tmp_path, 5))
     fingerprint_text = str(
@@ -183,6 +192,44 @@ def test_an_identical_record_repeated_in_one_file_is_reported_once(plan, tmp_pat
     duplicates = EnrollmentFileIssue.objects.filter(file=result, kind="duplicate")
     assert duplicates.count() == 4
     assert Member.objects.count() == 4
+
+
+def test_repeats_are_found_past_what_the_parser_keeps_in_memory(
+    plan, tmp_path, monkeypatch
+):
+    """Past REPEAT_MEMORY hashes the parser stops remembering; a later repeat
+    of an early record is still found by the parser, one of a late record by
+    the import's table of hashes."""
+    from members.services import enrollment_import
+
+    monkeypatch.setattr(enrollment_import, "REPEAT_MEMORY", 2)
+    path = tmp_path / "repeats.x12"
+    roster = list(synthetic.roster(5))
+    records = [*roster, roster[0], roster[4], roster[4], roster[1]]
+    synthetic.write_members(path, records, interchange_control=8)
+    result = _import(plan, path)
+    assert result.added == 5
+    duplicates = EnrollmentFileIssue.objects.filter(file=result, kind="duplicate")
+    assert sorted(duplicates.values_list("cin", flat=True)) == sorted(
+        synthetic.cin_for(index) for index in (0, 1, 4, 4)
+    )
+    assert Member.objects.count() == 5
+
+
+def test_a_file_without_audit_records_keeps_no_roster(plan, tmp_path):
+    from django.db import connection
+
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        result = _import(plan, _write(tmp_path, 5))
+    assert result.added == 5
+    assert not any("INSERT INTO import_seen" in sql for sql in statements)
+    assert not any("INSERT INTO import_hashes" in sql for sql in statements)
 
 
 def test_an_audit_roster_reports_missing_members_and_deletes_nobody(plan, tmp_path):

@@ -61,6 +61,7 @@ def test_the_form_is_labelled_and_says_what_to_enter(client, cast):
         "bic",
         "misspelt_name",
         "full_name_lowercase",
+        "first_letters",
     ],
 )
 def test_plan_admin_finds_the_member_every_way(client, cast, query):
@@ -74,6 +75,7 @@ def test_plan_admin_finds_the_member_every_way(client, cast, query):
         "bic": f"{member.cin}29180",
         "misspelt_name": "Castmembr",
         "full_name_lowercase": "casey castmember",
+        "first_letters": "cAs",
     }[query]
 
     body = _search(client, cast.plan_admin, q=text)
@@ -121,6 +123,13 @@ def test_nothing_found_says_so(client, cast):
     body = _search(client, cast.plan_admin, q="Nobodyatall")
 
     assert "No members match" in body
+    assert _found(body) == []
+
+
+@pytest.mark.parametrize("text", ["%", "_", "%_"])
+def test_like_wildcards_in_a_name_are_taken_literally(client, cast, text):
+    body = _search(client, cast.plan_admin, q=text)
+
     assert _found(body) == []
 
 

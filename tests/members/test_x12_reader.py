@@ -284,3 +284,46 @@ def test_the_envelope_check_reads_in_bounded_chunks(tmp_path):
     path = _file(tmp_path, _834(3, defect="se_control"))
     with pytest.raises(X12Error, match="SE02"):
         check_envelope(path, chunk_size=1)
+
+
+def _full_pass(path):
+    """check_envelope as the segment-by-segment pass alone does it (a file
+    object never takes the fast pass)."""
+    with open(path, "rb") as stream:
+        return check_envelope(stream)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"maintenance": "030"},
+        {"maintenance": "030", "bad": {2: "ins03"}},
+        {"terminations": 0.2, "prior_cins": 0.2, "repeat": 2},
+        {"delimiters": ("|", ">", "!", "~")},
+        {"delimiters": ("^", "\\", "{", "'")},
+        {"newline": True},
+    ],
+)
+@pytest.mark.parametrize("chunk_size", [7, 1000, 1 << 20])
+def test_the_fast_envelope_pass_agrees_with_the_full_one(tmp_path, options, chunk_size):
+    path = _file(tmp_path, _834(40, **options))
+    summary = check_envelope(path, chunk_size=chunk_size)
+    assert summary == _full_pass(path)
+    assert summary.member_records == 40 * options.get("repeat", 1)
+    expected_audits = 40 if options.get("maintenance") == "030" else 0
+    assert summary.audit_records == expected_audits - bool(options.get("bad"))
+
+
+@pytest.mark.parametrize("defect", synthetic.DEFECTS)
+def test_the_fast_envelope_pass_leaves_every_fault_to_the_full_one(tmp_path, defect):
+    from members.x12 import reader
+
+    path = _file(tmp_path, _834(5, defect=defect))
+    with pytest.raises(reader._Unusual):
+        reader._fast_envelope(path, 1 << 20)
+    with pytest.raises(X12Error) as fast:
+        check_envelope(path)
+    with pytest.raises(X12Error) as full:
+        _full_pass(path)
+    assert str(fast.value) == str(full.value)
