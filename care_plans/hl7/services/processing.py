@@ -69,8 +69,8 @@ def messages_process(*, message_ids) -> dict[int, str]:
     marked failed. Then the messages are processed in one transaction, each in a
     savepoint of its own: a processor's exception rolls back that message's
     effects only and leaves it pending until a later try, and the statuses of the
-    whole group commit together with their effects (one commit, one disk flush,
-    for the group the MLLP listener handed on).
+    whole group commit together with their effects (one commit for the group the
+    MLLP listener handed on, without waiting for the WAL flush: see below).
     """
     max_attempts = _setting("HL7_MAX_ATTEMPTS", 5)
     message_ids = list(dict.fromkeys(message_ids))
