@@ -184,15 +184,19 @@ def copy_upsert(
     return len(objs)
 
 
-def insert_unless_conflict(obj: models.Model, conflict_fields: Sequence[str]) -> bool:
+def insert_unless_conflict(
+    obj: models.Model, conflict_fields: Sequence[str], *, conflict_where: str = ""
+) -> bool:
     """INSERT `obj` unless a row with the same `conflict_fields` exists; return
     whether it was inserted (its pk is then set).
 
     One statement (INSERT ... ON CONFLICT DO NOTHING RETURNING) in place of
     get_or_create's SELECT, savepoint, INSERT and release, with the same outcome
     under concurrency: of two callers racing, exactly one inserts. The conflict
-    fields must be those of a unique constraint (or index) without a condition.
-    The caller fetches the existing row when it needs it.
+    fields must be those of a unique constraint (or index); for a constraint with
+    a condition, `conflict_where` repeats that condition as SQL (a constant of the
+    caller's, never input), e.g. `NOT (visit_number = '')`. The caller fetches
+    the existing row when it needs it.
     """
     model = type(obj)
     fields = _fields(model, None, with_pk=obj.pk is not None)
@@ -204,7 +208,7 @@ def insert_unless_conflict(obj: models.Model, conflict_fields: Sequence[str]) ->
     ]
     statement = sql.SQL(
         "INSERT INTO {table} ({columns}) VALUES ({values}) "
-        "ON CONFLICT ({conflict}) DO NOTHING RETURNING {pk}"
+        "ON CONFLICT ({conflict}){where} DO NOTHING RETURNING {pk}"
     ).format(
         table=sql.Identifier(model._meta.db_table),
         columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
@@ -213,6 +217,7 @@ def insert_unless_conflict(obj: models.Model, conflict_fields: Sequence[str]) ->
             sql.Identifier(model._meta.get_field(name).column)
             for name in conflict_fields
         ),
+        where=sql.SQL(f" WHERE {conflict_where}" if conflict_where else ""),
         pk=sql.Identifier(model._meta.pk.column),
     )
     with connection.cursor() as cursor:

@@ -342,6 +342,10 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TIMEZONE = TIME_ZONE
+# Celery's Django fixup closes the database connection before and after every
+# task unless this is set; calaim.celery closes it the way Django does after a
+# request instead (past CONN_MAX_AGE, or when it broke): see there.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 
 # The outbox sweep: how often, when a message counts as lost, how often to retry.
 OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=5)

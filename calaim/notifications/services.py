@@ -48,9 +48,10 @@ def notification_send(
     change does, arrives even when Redis or the worker was down at the time, and
     appears once per event and recipient however often it is sent. Keep `title`
     generic: the member is reached through `link`, behind the access rules. The
-    e-mail (if `email`) carries no PHI, only links. `at_once` creates the in-app
-    notification in this process right after the commit instead of through the
-    broker (a worker's urgent alerts); the e-mail always goes through the broker.
+    e-mail (if `email`) carries no PHI, only links. `at_once` writes the in-app
+    notification in the caller's transaction instead (a worker's urgent alerts:
+    the recipient sees it the moment the caller commits, with the same once-only
+    guarantee); the e-mail always goes through the outbox.
     """
     if len(title) > Notification._meta.get_field("title").max_length:
         raise ValidationError({"title": "Too long."})
@@ -63,12 +64,15 @@ def notification_send(
         "link": link,
         "member_id": member_id,
     }
-    outbox_enqueue(
-        kind=CREATE_KIND,
-        key=f"{CREATE_KIND}:{recipient.pk}:{key}",
-        payload=payload,
-        deliver_now=at_once,
-    )
+    if at_once:
+        # A row in this database: written in the caller's transaction, it exists
+        # if and only if the caller's change commits, once per recipient and key.
+        if recipient.is_active:
+            notification_create_now(**payload)
+    else:
+        outbox_enqueue(
+            kind=CREATE_KIND, key=f"{CREATE_KIND}:{recipient.pk}:{key}", payload=payload
+        )
     if email:
         outbox_enqueue(
             kind=EMAIL_KIND, key=f"{EMAIL_KIND}:{recipient.pk}:{key}", payload=payload
@@ -93,6 +97,27 @@ def notification_create(
     user_model = get_user_model()
     if not user_model.objects.filter(pk=recipient_id, is_active=True).exists():
         return None
+    return notification_create_now(
+        recipient_id=recipient_id,
+        kind=kind,
+        key=key,
+        title=title,
+        link=link,
+        member_id=member_id,
+    )
+
+
+def notification_create_now(
+    *,
+    recipient_id: int,
+    kind: str,
+    key: str,
+    title: str,
+    link: str = "",
+    member_id: int | None = None,
+) -> Notification:
+    """Create the notification of (event, recipient) unless it exists, for a
+    recipient the caller knows to be active; return it."""
     notification = Notification(
         recipient_id=recipient_id,
         key=key,

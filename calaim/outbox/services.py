@@ -18,6 +18,9 @@ import json
 import logging
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from functools import partial
 
@@ -60,19 +63,14 @@ def _check_payload(payload) -> None:
             raise ValueError(f"Outbox payload field {name!r} is too long.")
 
 
-def outbox_enqueue(
-    *, kind: str, key: str, payload: dict, deliver_now: bool = False
-) -> OutboxMessage:
+def outbox_enqueue(*, kind: str, key: str, payload: dict) -> OutboxMessage:
     """Record an effect to carry out once the caller's transaction commits.
-
-    `deliver_now` carries it out in this process right after the commit instead
-    of through the broker (for effects that must be seen within seconds, such as
-    an alert, when the caller is itself a worker); the guarantees are the same,
-    and if that attempt cannot be made the broker and the sweep take over.
 
     `key` names the effect (e.g. "notification.create:42:adt-123"): enqueueing
     the same key again returns the existing message and sends nothing new, so a
-    repeated request or a duplicate HL7 message cannot double an effect.
+    repeated request or a duplicate HL7 message cannot double an effect. Inside
+    `outbox_batch()` the hand-off to the broker waits for the batch's end and
+    goes as one task with the batch's other messages.
     """
     handler_for(kind)  # an unknown kind is a bug: fail in the caller, not later
     _check_payload(payload)
@@ -84,40 +82,76 @@ def outbox_enqueue(
         if message.kind != kind:
             raise ValueError(f"Outbox key {key!r} is already used by another kind.")
         return message
-    if deliver_now:
-        transaction.on_commit(partial(_deliver_now, message.pk))
+    batch = _batch.get()
+    if batch is not None:
+        # Only once the transaction commits (a rolled-back savepoint drops it).
+        transaction.on_commit(partial(batch.add, message.pk))
     else:
         transaction.on_commit(partial(_hand_to_broker, message.pk))
     return message
 
 
-def _deliver_now(message_id: int) -> None:
-    """Carry out a message in this process right after the commit. A failed
-    attempt is retried by the sweep after its back-off, as from the worker; when
-    no attempt could be made (the database went away), the broker takes it."""
+class _Batch:
+    def __init__(self):
+        self.ids: list[int] = []
+        self.open = True
+
+    def add(self, message_id: int) -> None:
+        if self.open:
+            self.ids.append(message_id)
+        else:  # committed after the batch ended (an outer transaction): at once
+            _hand_to_broker(message_id)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("outbox_batch", default=None)
+
+
+@contextmanager
+def outbox_batch() -> Iterator[None]:
+    """Hand the messages enqueued (and committed) in the block to the broker as
+    one task when the block ends, instead of one task each.
+
+    For a worker that commits many effects at once (the HL7 processor's group):
+    one broker round trip and one task to run instead of one per e-mail. Wrap the
+    transaction (the block must end after its commit). Nested, it joins the
+    outer batch.
+    """
+    if _batch.get() is not None:
+        yield
+        return
+    batch = _Batch()
+    token = _batch.set(batch)
     try:
-        outbox_deliver(message_id=message_id)
-    except Exception as error:  # no attempt was recorded: hand it on
-        logger.warning(
-            "outbox message %s not delivered at once (%s); handing it on",
-            message_id,
-            type(error).__name__,
-        )
-        _hand_to_broker(message_id)
+        yield
+    finally:
+        _batch.reset(token)
+        batch.open = False
+        if batch.ids:  # committed: their hooks ran
+            _hand_many_to_broker(batch.ids)
 
 
 def _hand_to_broker(message_id: int) -> bool:
     """Send the delivery task; on a broker failure log it and leave it to the sweep."""
     from calaim.outbox.tasks import deliver
 
+    return _publish(deliver, [message_id], message_id)
+
+
+def _hand_many_to_broker(message_ids: list[int]) -> bool:
+    from calaim.outbox.tasks import deliver, deliver_many
+
+    if len(message_ids) == 1:
+        return _publish(deliver, message_ids, message_ids[0])
+    return _publish(deliver_many, [message_ids], message_ids)
+
+
+def _publish(task, args, message_ids) -> bool:
     try:
-        deliver.apply_async(
-            args=[message_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY
-        )
+        task.apply_async(args=args, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
     except Exception as error:  # any broker failure: the sweep resends it
         logger.warning(
             "outbox message %s not handed to the broker (%s); the sweep will send it",
-            message_id,
+            message_ids,
             type(error).__name__,
         )
         return False

@@ -15,6 +15,7 @@ in the 834, or a hospital that keys the CIN from an old card).
 
 from dataclasses import dataclass
 
+from calaim.prepared import prepared_list
 from calaim.validators import CIN_PATTERN, normalize_cin
 from care_plans.transitions.parsing import ADT
 from members.models import Member, MemberCin
@@ -54,16 +55,16 @@ def insurance_cins(adt: ADT) -> list[str]:
 
 
 def _by_cins(cins: list[str]) -> Member | None:
-    if not cins:
-        return None
-    rows = {
-        row.cin: row.member
-        for row in MemberCin.objects.filter(cin__in=cins).select_related("member")
-    }
-    for cin in cins:
-        member = rows.get(cin)
-        if member is not None:
-            return _survivor(member)
+    for cin in cins:  # in order: the first CIN we know wins (usually just one)
+        rows = prepared_list(
+            "transitions.match.cin",
+            lambda value: MemberCin.objects.filter(cin=value).select_related("member")[
+                :1
+            ],
+            cin,
+        )
+        if rows:
+            return _survivor(rows[0].member)
     return None
 
 
@@ -83,14 +84,19 @@ def demographic_candidates(adt: ADT, limit: int = 2) -> list[Member]:
     sex = SEX_CODES.get(adt.sex)
     if not (adt.last_name and adt.first_name and adt.birth_date and sex):
         return []
-    return list(
-        Member.objects.filter(
-            last_name__iexact=adt.last_name,
-            first_name__iexact=adt.first_name,
-            birth_date=adt.birth_date,
-            sex=sex,
+    return prepared_list(
+        ("transitions.match.demographics", limit),
+        lambda last, first, birth, code: Member.objects.filter(
+            last_name__iexact=last,
+            first_name__iexact=first,
+            birth_date=birth,
+            sex=code,
             merged_into__isnull=True,
-        ).order_by("pk")[:limit]
+        ).order_by("pk")[:limit],
+        adt.last_name,
+        adt.first_name,
+        adt.birth_date,
+        sex,
     )
 
 

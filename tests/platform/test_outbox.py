@@ -12,7 +12,12 @@ from calaim import celery_app
 from calaim.notifications.models import Notification
 from calaim.outbox import tasks
 from calaim.outbox.models import OutboxMessage, OutboxStatus
-from calaim.outbox.services import outbox_deliver, outbox_enqueue, outbox_sweep
+from calaim.outbox.services import (
+    outbox_batch,
+    outbox_deliver,
+    outbox_enqueue,
+    outbox_sweep,
+)
 from tests import factories
 from tests.support import outbox_handlers
 
@@ -94,6 +99,59 @@ def test_enqueue_in_committed_transaction_sends_the_row_id_only(broker, recipien
         assert broker.take_all() == [], "sent before the commit"
 
     assert broker.take_all() == [{"task": "outbox.deliver", "args": [message.pk]}]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_batch_hands_its_committed_messages_on_as_one_task(broker, recipient):
+    with outbox_batch():
+        with transaction.atomic():
+            first = _enqueue(outbox_handlers.FLAKY, recipient, "batch-1")
+            try:
+                with transaction.atomic():  # a savepoint that rolls back
+                    _enqueue(outbox_handlers.FLAKY, recipient, "batch-gone")
+                    raise RuntimeError
+            except RuntimeError:
+                pass
+            second = _enqueue(outbox_handlers.FLAKY, recipient, "batch-2")
+        assert broker.take_all() == [], "sent before the batch ended"
+
+    assert broker.take_all() == [
+        {"task": "outbox.deliver_many", "args": [[first.pk, second.pk]]}
+    ]
+    assert tasks.deliver_many([first.pk, second.pk]) == 2
+    assert set(Notification.objects.values_list("key", flat=True)) == {
+        "batch-1",
+        "batch-2",
+    }
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_batch_of_one_sends_the_plain_task_and_a_rolled_back_batch_nothing(
+    broker, recipient
+):
+    with outbox_batch(), transaction.atomic():
+        only = _enqueue(outbox_handlers.FLAKY, recipient, "alone")
+    assert broker.take_all() == [{"task": "outbox.deliver", "args": [only.pk]}]
+
+    def change_that_fails():
+        with outbox_batch(), transaction.atomic():
+            _enqueue(outbox_handlers.FLAKY, recipient, "never")
+            raise RuntimeError("the caller's change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
+    assert broker.take_all() == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_message_committed_after_its_batch_ended_is_still_handed_on(broker, recipient):
+    """An outer transaction commits after the batch's block: nothing is left
+    behind in the closed batch."""
+    with transaction.atomic():
+        with outbox_batch(), transaction.atomic():
+            late = _enqueue(outbox_handlers.FLAKY, recipient, "late")
+        assert broker.take_all() == []
+    assert broker.take_all() == [{"task": "outbox.deliver", "args": [late.pk]}]
 
 
 def test_enqueue_same_key_twice_yields_one_message(recipient):

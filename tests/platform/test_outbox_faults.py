@@ -127,3 +127,32 @@ def test_redis_outage_delays_but_never_loses_or_doubles_effects(
     mail = processes.sent_mail()
     assert len(mail) == 4
     assert {message["To"] for message in mail} == {recipient.email}
+
+
+def test_worker_keeps_its_database_connection_between_tasks(processes, recipient):
+    """Celery's Django fixup would open a new PostgreSQL connection for every
+    task; calaim.celery keeps it for CONN_MAX_AGE, as Django does for requests."""
+    processes.env["CONN_MAX_AGE"] = "60"
+    processes.start_worker()
+    keys = [f"backend-{number}" for number in range(3)]
+    for key in keys:
+        with transaction.atomic():  # one task each
+            outbox_enqueue(
+                kind=outbox_handlers.BACKEND,
+                key=f"{outbox_handlers.BACKEND}:{key}",
+                payload={
+                    "recipient_id": recipient.pk,
+                    "kind": "test",
+                    "key": key,
+                    "title": "-",
+                },
+            )
+    wait_until(
+        lambda: Notification.objects.filter(key__in=keys).count() == 3,
+        timeout=30,
+        what=f"the worker runs the three tasks\n{processes.logs()}",
+    )
+    titles = set(
+        Notification.objects.filter(key__in=keys).values_list("title", flat=True)
+    )
+    assert len(titles) == 1, titles

@@ -14,6 +14,7 @@ from calaim.outbox.registry import register_handler
 SLOW = "test.slow_notification"
 FLAKY = "test.flaky_notification"
 TAKEN_OVER = "test.taken_over_notification"
+BACKEND = "test.backend_notification"
 # What a careless exception message might quote; it must not reach the outbox row.
 LEAKY_ERROR_TEXT = "Casey Castmember born 1980-05-17"
 
@@ -54,3 +55,14 @@ def taken_over_notification(message):
 
     _create(message.payload)
     OutboxMessage.objects.filter(pk=message.pk).update(claim_token=uuid.uuid4())
+
+
+@register_handler(BACKEND)
+def backend_notification(message):
+    """Create the effect titled with the PostgreSQL backend that ran it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    _create({**message.payload, "title": f"backend {backend}"})

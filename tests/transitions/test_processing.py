@@ -4,14 +4,19 @@ type, the cancels, the follow-up clocks, the routing and the idempotence."""
 from datetime import datetime, timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from calaim.accounts.models import User
+from calaim.audit.models import AuditEvent
+from calaim.notifications.models import Notification
 from calaim.outbox.models import OutboxMessage
 from calaim.work.calendar import PACIFIC
 from calaim.work.models import Task, TaskStatus
+from care_plans.hl7.services import messages_process
 from care_plans.transitions import services
 from care_plans.transitions.models import (
     Alert,
@@ -21,9 +26,9 @@ from care_plans.transitions.models import (
     TransitionEvent,
     TransitionSettings,
 )
-from care_plans.transitions.services import transition_process
+from care_plans.transitions.services import effects, processing, transition_process
 from tests import factories
-from tests.transitions.adt import build_adt, make_world, send
+from tests.transitions.adt import build_adt, make_world, receive, send
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +39,24 @@ def world():
 
 
 def _notified(user) -> list[str]:
-    """The notification keys enqueued for `user` (in-app create messages)."""
-    return sorted(
+    """The notification keys of `user`: written in the processing transaction
+    (ADT alerts) or enqueued for the outbox to create (escalations); each must
+    have its e-mail enqueued too."""
+    written = set(
+        Notification.objects.filter(recipient=user).values_list("key", flat=True)
+    )
+    enqueued = set(
         OutboxMessage.objects.filter(
             kind="notification.create", payload__recipient_id=user.pk
         ).values_list("payload__key", flat=True)
     )
+    emailed = set(
+        OutboxMessage.objects.filter(
+            kind="notification.email", payload__recipient_id=user.pk
+        ).values_list("payload__key", flat=True)
+    )
+    assert emailed == written | enqueued
+    return sorted(written | enqueued)
 
 
 def _tasks(kind, **filters):
@@ -531,3 +548,61 @@ def test_an_inactive_lead_leaves_the_follow_up_to_the_providers_queue(world):
     follow_up = Task.objects.get(kind=services.FOLLOW_UP_TASK)
     assert follow_up.owner is None
     assert follow_up.organization == world.provider
+
+
+def _received(world, count, **fields) -> list[int]:
+    """Store `count` admissions of the member (pending), one visit each."""
+    return [
+        receive(world, build_adt("A01", visit_number=f"VG{number}", **fields)).pk
+        for number in range(count)
+    ]
+
+
+def test_a_group_looks_up_the_service_account_and_supervisors_once(world):
+    """The worker processes messages in groups (one transaction): what every
+    message of the group needs about its hospital and provider is read once."""
+    world.member()
+    ids = _received(world, 3)
+
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = messages_process(message_ids=ids)
+
+    assert set(outcomes.values()) == {"processed"}
+    user_reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT") and 'FROM "accounts_user"' in query["sql"]
+    ]
+    assert len(user_reads) == 2, user_reads  # the ADT intake account, supervisors
+    assert Alert.objects.count() == 6  # lead and supervisor, for each admission
+    assert Notification.objects.filter(recipient=world.supervisor).count() == 3
+
+
+def test_a_failed_message_does_not_leave_the_group_a_rolled_back_account(
+    world, monkeypatch
+):
+    """The first message creates the ADT intake service account, then fails: its
+    savepoint rolls the account back, and the next message of the group must not
+    act as the account that no longer exists (the group would fail at commit)."""
+    world.member()
+    ids = _received(world, 2)
+    real = effects.tell_care_team
+    calls = []
+
+    def fail_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("injected failure after the account was created")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(processing, "tell_care_team", fail_first)
+    assert not User.objects.filter(full_name="ADT intake").exists()
+
+    outcomes = messages_process(message_ids=ids)
+
+    assert outcomes == {ids[0]: "retry", ids[1]: "processed"}
+    event = TransitionEvent.objects.get(message_id=ids[1])
+    actor = User.objects.get(full_name="ADT intake")
+    assert AuditEvent.objects.filter(
+        object_id=str(event.uuid), actor_id=actor.pk
+    ).exists()

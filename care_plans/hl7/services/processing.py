@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from calaim.audit.models import AuditAction
 from calaim.audit.services import audit_record
+from calaim.memo import memo_clear, memo_scope
+from calaim.outbox.services import outbox_batch
 from care_plans.hl7.models import PROCESSOR_STATUSES, InboundMessage, MessageStatus
 from care_plans.hl7.registry import processor_for
 from care_plans.hl7.services.intake import _setting
@@ -87,7 +89,10 @@ def messages_process(*, message_ids) -> dict[int, str]:
         live = [row[0] for row in cursor.fetchall()]
     if not live:
         return outcomes
-    with transaction.atomic():
+    # What the processors look up once per group (the service account, say)
+    # is remembered until the group commits.
+    # Their e-mails go to the broker as one task after the commit.
+    with outbox_batch(), memo_scope(), transaction.atomic():
         # Nor does processing wait for a disk flush: the raw message was stored
         # durably before its ACK, and its effects commit with its status, so a
         # database crash can only lose both, which leaves the message pending to be
@@ -163,6 +168,7 @@ def _run_processor(message: InboundMessage, *, max_attempts: int, save=True) -> 
             if status not in PROCESSOR_STATUSES:
                 raise ValueError(f"A processor returned {status!r}.")
     except Exception as error:  # any processor failure is retried, then failed
+        memo_clear()  # what it remembered may have rolled back with it
         frames = "".join(traceback.format_tb(error.__traceback__, limit=-8))
         # The class and the place only: an exception's message can quote PHI.
         logger.warning(

@@ -159,7 +159,7 @@ def utilization_counts(member: Member, on: date, rules) -> dict:
     }
 
 
-def check_utilization(event, member, plan, rules, actor) -> None:
+def check_utilization(event, member, plan, rules, actor, open_episode=False) -> None:
     """Flag the member for ECM identification when a threshold is crossed.
 
     A Task in the plan's queue rather than an identified episode: DOMAIN.md §1b
@@ -167,9 +167,10 @@ def check_utilization(event, member, plan, rules, actor) -> None:
     a person at the plan judges, and the plan authorizes ECM anyway; an
     automatic episode would start a 5-business-day authorization clock for every
     planned-care false positive. The plan administrator identifies the member
-    from the task with the existing ECM identification page.
+    from the task with the existing ECM identification page. `open_episode`: the
+    caller already knows the member has an open episode (nothing to do).
     """
-    if plan is None:
+    if plan is None or open_episode:
         return
     if Episode.objects.filter(member=member, closed_at__isnull=True).exists():
         return

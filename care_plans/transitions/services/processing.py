@@ -2,10 +2,12 @@
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from calaim.audit.services import audit_record
+from calaim.bulk import insert_unless_conflict
+from calaim.prepared import prepared_list
 from care_plans.models import Episode
 from care_plans.transitions.matching import match_member
 from care_plans.transitions.models import (
@@ -33,6 +35,10 @@ from care_plans.transitions.services.rules import (
 )
 from members.models import Member
 
+_HAS_EVENT = "SELECT 1 FROM transitions_transitionevent WHERE message_id = %s LIMIT 1"
+# The condition of the stays' unique constraint (one stay per facility and visit).
+VISIT_KNOWN = "NOT (visit_number = '')"
+
 
 def transition_process(*, message) -> str:
     """Process one stored ADT message; return its new status.
@@ -42,8 +48,10 @@ def transition_process(*, message) -> str:
     a trigger we do not act on → "ignored"; nobody matched → "unmatched" (the
     interface administrator's queue); else the event and its effects.
     """
-    if TransitionEvent.objects.filter(message_id=message.pk).exists():
-        return "processed"
+    with connection.cursor() as cursor:
+        cursor.execute(_HAS_EVENT, [message.pk])
+        if cursor.fetchone():
+            return "processed"
     try:
         adt = parse_adt(message.raw)
     except ADTParseError as error:
@@ -69,19 +77,33 @@ def transition_process(*, message) -> str:
     return "processed"
 
 
+def _open_episode(member_id):
+    """The member's open episode with a lead care manager (compiled once)."""
+    return (
+        Episode.objects.filter(
+            member_id=member_id, closed_at__isnull=True, lead_care_manager__isnull=False
+        )
+        .select_related("lead_care_manager", "ecm_provider")
+        .order_by("pk")[:1]
+    )
+
+
 def _stay_for(message, adt: ADT, member: Member) -> Stay:
     """The stay of (sending facility, PV1-19), locked; a new one (unsaved) on
     first sight."""
     facility = message.sending_facility or adt.sending_facility
     hospital_id = message.sender.organization_id if message.sender_id else None
     if adt.visit_number:
-        stay = (
-            Stay.objects.select_for_update()
-            .filter(sending_facility=facility, visit_number=adt.visit_number)
-            .first()
+        stays = prepared_list(
+            "transitions.stay_locked",
+            lambda facility_id, visit: Stay.objects.select_for_update().filter(
+                sending_facility=facility_id, visit_number=visit
+            )[:1],
+            facility,
+            adt.visit_number,
         )
-        if stay is not None:
-            return stay
+        if stays:
+            return stays[0]
     return Stay(
         member=member,
         hospital_id=hospital_id,
@@ -97,17 +119,21 @@ def _stay_save(stay: Stay, adt: ADT, kind: str, occurred_at: datetime) -> Stay:
     if stay.pk is not None:
         stay.save()
         return stay
-    try:
-        with transaction.atomic():
-            stay.save(force_insert=True)
-    except IntegrityError:
-        member = stay.member
-        stay = Stay.objects.select_for_update().get(
-            sending_facility=stay.sending_facility, visit_number=stay.visit_number
-        )
-        stay.member = member
-        _apply(stay, adt, kind, occurred_at)
-        stay.save()
+    if not stay.visit_number:
+        stay.save(force_insert=True)  # no visit number: nothing to collide with
+        return stay
+    # One statement; no savepoint (the constraint is stay_one_per_facility_visit).
+    if insert_unless_conflict(
+        stay, ["sending_facility", "visit_number"], conflict_where=VISIT_KNOWN
+    ):
+        return stay
+    member = stay.member
+    stay = Stay.objects.select_for_update().get(
+        sending_facility=stay.sending_facility, visit_number=stay.visit_number
+    )
+    stay.member = member
+    _apply(stay, adt, kind, occurred_at)
+    stay.save()
     return stay
 
 
@@ -150,7 +176,9 @@ def _apply(stay: Stay, adt: ADT, kind: str, occurred_at: datetime) -> None:
         stay.disposition = ""
 
 
-@transaction.atomic
+# No savepoint of its own when nested: the HL7 processor runs each message in a
+# savepoint already, and an error here fails the message whole.
+@transaction.atomic(savepoint=False)
 def transition_record(*, message, adt: ADT, member: Member, kind: str):
     """Record the event of one matched ADT message and carry out its effects."""
     actor = adt_actor(message)
@@ -165,12 +193,8 @@ def transition_record(*, message, adt: ADT, member: Member, kind: str):
     event_day = timezone.localdate(occurred_at)
     plan = plan_on(member, event_day)
     rules = settings_for(plan)
-    episode = (
-        Episode.objects.filter(
-            member=member, closed_at__isnull=True, lead_care_manager__isnull=False
-        )
-        .select_related("lead_care_manager", "ecm_provider")
-        .first()
+    episode = next(
+        iter(prepared_list("transitions.open_episode", _open_episode, member.pk)), None
     )
     if episode is not None:
         routing = Routing.CARE_MANAGER
@@ -220,5 +244,7 @@ def transition_record(*, message, adt: ADT, member: Member, kind: str):
     if kind == EventKind.DISCHARGE and patient_class not in OUTPATIENT_CLASSES:
         open_follow_up(event, stay, episode, plan, rules, actor)
     if event.is_ed_visit or event.is_unplanned_admission:
-        check_utilization(event, member, plan, rules, actor)
+        check_utilization(
+            event, member, plan, rules, actor, open_episode=episode is not None
+        )
     return event

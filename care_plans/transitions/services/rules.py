@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from calaim.accounts import roles
 from calaim.accounts.services import system_account
+from calaim.memo import memoized
+from calaim.prepared import prepared_list
 from calaim.work.calendar import due_at
 from care_plans.transitions.models import (
     EventKind,
@@ -64,8 +66,14 @@ def settings_for(plan) -> TransitionSettings:
     """The plan's transition settings, or the stated defaults (unsaved)."""
     if plan is None:
         return TransitionSettings()
-    found = TransitionSettings.objects.filter(plan=plan).first()
-    return found or TransitionSettings(plan=plan)
+    found = prepared_list(
+        "transitions.settings",
+        lambda plan_id: TransitionSettings.objects.filter(plan_id=plan_id).order_by(
+            "pk"
+        )[:1],
+        plan.pk,
+    )
+    return found[0] if found else TransitionSettings(plan=plan)
 
 
 def is_high_risk(stay: Stay, rules: TransitionSettings) -> bool:
@@ -99,24 +107,38 @@ def adt_actor(message):
     organization = message.sender.organization if message.sender_id else None
     if organization is None:
         raise ValueError("An ADT message without a known sender is never processed.")
-    return system_account(organization=organization, name="ADT intake")
+    return memoized(
+        ("adt_actor", organization.pk),
+        lambda: system_account(organization=organization, name="ADT intake"),
+    )
 
 
 def plan_on(member: Member, day: date):
     """The plan the member was enrolled with on `day` (the latest span), or None."""
-    span = (
-        Enrollment.objects.filter(member=member, start_date__lte=day)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
-        .select_related("plan")
-        .order_by("-start_date")
-        .first()
+    spans = prepared_list(
+        "transitions.plan_on",
+        lambda member_id, on: (
+            Enrollment.objects.filter(member_id=member_id, start_date__lte=on)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+            .select_related("plan")
+            .order_by("-start_date", "pk")[:1]
+        ),
+        member.pk,
+        day,
     )
-    return span.plan if span else None
+    return spans[0].plan if spans else None
 
 
 def supervisors_of(organization_id) -> list:
+    """The active supervisors of an organization (once per processed group)."""
     if organization_id is None:
         return []
+    return memoized(
+        ("supervisors", organization_id), lambda: _supervisors(organization_id)
+    )
+
+
+def _supervisors(organization_id) -> list:
     return list(
         get_user_model()
         .objects.filter(
@@ -129,4 +151,4 @@ def supervisors_of(organization_id) -> list:
 
 
 def alerts_link() -> str:
-    return reverse("transition_alerts")
+    return memoized("alerts_link", lambda: reverse("transition_alerts"))
