@@ -19,8 +19,11 @@ subprocesses and prints, in one run:
    outbox), p50/p95/p99. Target: p95 under 2 seconds. Needs the ADT processor
    (care_plans.transitions); without one it says so and skips this part.
 
+The MLLP listener and the worker run with DEBUG off, as deployed (a fresh
+SECRET_KEY each run; --debug runs them with DEBUG on, as `make run` does).
+
 Options: --messages, --connections, --threads, --worker-concurrency, --rate,
---seconds, --skip-throughput, --skip-latency.
+--seconds, --skip-throughput, --skip-latency, --debug.
 """
 
 import argparse
@@ -159,6 +162,14 @@ def smtp_sink(port: int) -> None:
     asyncio.run(main())
 
 
+def _database_url(database) -> str:
+    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
+    return (
+        f"postgres://{database['USER']}{password}@{database['HOST'] or '127.0.0.1'}"
+        f":{database['PORT'] or 5432}/{database['NAME']}"
+    )
+
+
 # --- Processes -------------------------------------------------------------------
 
 
@@ -280,6 +291,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--worker-concurrency", type=int, default=4)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument(
+        "--debug", action="store_true", help="run the listener and worker with DEBUG on"
+    )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--smtp-sink", type=int, help=argparse.SUPPRESS)
@@ -317,6 +331,19 @@ def main() -> int:
         "PYTHONUNBUFFERED": "1",
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
     }
+    if not args.debug:
+        # The listener and the worker run as deployed (DEBUG off: no query log,
+        # production settings), against this run's database and Redis.
+        from django.conf import settings
+
+        env.update(
+            DEBUG="false",
+            SECRET_KEY=secrets.token_urlsafe(50),
+            ALLOWED_HOSTS="127.0.0.1",
+            DATABASE_URL=os.environ.get("DATABASE_URL")
+            or _database_url(settings.DATABASES["default"]),
+            REDIS_URL=settings.REDIS_URL,
+        )
     processes = []
     try:
         processes.append(

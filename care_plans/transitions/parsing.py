@@ -1,11 +1,14 @@
 """Reading an ADT message (ER7) into the few fields transitions of care use.
 
-python-hl7 splits the message into segments and fields and knows the encoding
-characters from MSH-1/MSH-2; each field used here is then split into
-repetitions and components by those characters and unescaped (\\F\\, \\S\\, ...).
-Missing segments, fields and components read as "" (hospitals leave most of a
-message empty), so a short message is not an error; a message python-hl7
-cannot split, or without an MSH, is (ADTParseError).
+python-hl7 reads the MSH segment: the encoding characters (MSH-1/MSH-2) and the
+unescaping rules (\\F\\, \\S\\, ...). The segments are then split into fields
+by the field separator here (python-hl7 would build every component of every
+field, which cost more than the rest of processing an unmatched message); each
+field used is split into repetitions and components by the message's own
+characters and unescaped. Missing segments, fields and components read as ""
+(hospitals leave most of a message empty), so a short message is not an error;
+a message whose MSH python-hl7 cannot read, or without an MSH, is
+(ADTParseError).
 
 Times: HL7 TS values ("YYYYMMDD[HHMM[SS[.S]]][+/-ZZZZ]") without an offset are
 the sending hospital's local time; every sender here is in California, so they
@@ -19,6 +22,8 @@ from zoneinfo import ZoneInfo
 import hl7
 
 HOSPITAL_TIME = ZoneInfo("America/Los_Angeles")
+# The field separator and encoding characters nearly every sender uses.
+STANDARD_MSH = "MSH|^~\\&|"
 
 
 class ADTParseError(ValueError):
@@ -124,39 +129,27 @@ def parse_date(value: str) -> date | None:
 class _Reader:
     """Field access by HL7 position with the message's own separators."""
 
-    def __init__(self, message):
-        self.message = message
-        separators = message.separators  # segment, field, repetition, component, sub
+    def __init__(self, rows: list[list[str]], header):
+        self.rows = rows  # per segment, its fields by HL7 position
+        self.header = header  # python-hl7's reading of the MSH (unescaping)
+        separators = header.separators  # segment, field, repetition, component, sub
         self.repetition = separators[2] if len(separators) > 2 else "~"
         self.component = separators[3] if len(separators) > 3 else "^"
         self.subcomponent = separators[4] if len(separators) > 4 else "&"
+        self.escape = getattr(header, "esc", "\\")
 
-    def segments(self, name: str) -> list:
-        # Not message.segments(): python-hl7 indexes each segment's name
-        # unguarded and fails on an empty one.
-        found = []
-        for segment in self.message:
-            try:
-                segment_name = str(segment[0])
-            except IndexError:
-                continue
-            if segment_name == name:
-                found.append(segment)
-        return found
+    def segments(self, name: str) -> list[list[str]]:
+        return [row for row in self.rows if row and row[0] == name]
 
     def first(self, name: str):
         found = self.segments(name)
         return found[0] if found else None
 
     def raw(self, segment, position: int) -> str:
-        """The field's text with its separators (python-hl7 numbers MSH like
-        the standard: MSH-1 is the field separator)."""
-        if segment is None:
+        """The field's text with its separators."""
+        if segment is None or position >= len(segment):
             return ""
-        try:
-            return str(segment[position])
-        except IndexError:
-            return ""
+        return segment[position]
 
     def repetitions(self, segment, position: int) -> list[str]:
         text = self.raw(segment, position)
@@ -178,24 +171,45 @@ class _Reader:
         if component > len(parts):
             return ""
         text = parts[component - 1].split(self.subcomponent)[0]
+        if self.escape not in text:
+            return text.strip()
         try:
-            return self.message.unescape(text).strip()
+            return self.header.unescape(text).strip()
         except Exception:  # a malformed escape: keep the text as sent
             return text.strip()
 
 
+def _fields(line: str) -> list[str]:
+    """A segment's fields by HL7 position (STANDARD_MSH separators). As in the
+    standard (and python-hl7), MSH-1 is the field separator itself."""
+    if line.startswith("MSH|"):
+        return ["MSH", "|", *line[4:].split("|")]
+    return line.split("|")
+
+
 def parse_adt(raw: str) -> ADT:
     """Read the fields transitions of care needs from an ER7 message."""
+    return _parse(raw, split_here=True)
+
+
+def _parse(raw: str, *, split_here: bool) -> ADT:
+    """`split_here=False` has python-hl7 split every message (the tests compare
+    the two readings)."""
     text = (raw or "").replace("\r\n", "\r").replace("\n", "\r").strip("\r")
     if not text.startswith("MSH"):
         raise ADTParseError("The message does not start with an MSH segment.")
     try:
-        message = hl7.parse(text)
+        if split_here and text.startswith(STANDARD_MSH):
+            header = hl7.parse(text.split("\r", 1)[0])
+            rows = [_fields(line) for line in text.split("\r")]
+        else:  # unusual separators: python-hl7 reads it all, as it always did
+            header = hl7.parse(text)
+            rows = [[str(field) for field in segment] for segment in header]
     except Exception as error:  # python-hl7 raises several kinds on bad input
         raise ADTParseError(
             f"Not readable as HL7 v2 ({type(error).__name__})."
         ) from error
-    read = _Reader(message)
+    read = _Reader(rows, header)
     msh = read.first("MSH")
     evn = read.first("EVN")
     pid = read.first("PID")

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from care_plans.transitions.parsing import (
     HOSPITAL_TIME,
     ADTParseError,
+    _parse,
     parse_adt,
     parse_time,
 )
@@ -163,3 +164,36 @@ def test_arbitrary_text_never_crashes_the_parser(text):
         parse_adt(text)
     except ADTParseError:
         pass
+
+
+def _reading(raw, *, split_here):
+    try:
+        return repr(_parse(raw, split_here=split_here))
+    except ADTParseError as error:
+        return f"ADTParseError: {error}"
+
+
+_escaped_text = st.lists(
+    st.sampled_from(["A", "9", " ", ".", "\\F\\", "\\S\\", "\\T\\", "\\E\\", "\\"]),
+    max_size=6,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_segments, st.lists(_field_text, max_size=50)), max_size=8),
+    st.lists(
+        st.lists(st.lists(_escaped_text, max_size=5).map("^".join), max_size=3).map(
+            "~".join
+        ),
+        max_size=50,
+    ),
+)
+def test_splitting_here_reads_what_python_hl7_reads(segments, pid_fields):
+    """The fields of a standard message are split here, not by python-hl7: the
+    two readings must agree on every message, escapes and empty parts included."""
+    raw = "MSH|^~\\&|EHR|FAC||CALAIM|PLAN|20261101||ADT^A01|C1|P|2.5.1\r" + "\r".join(
+        [f"PID|{'|'.join(pid_fields)}"]
+        + [f"{name}|{'|'.join(fields)}" for name, fields in segments]
+    )
+    assert _reading(raw, split_here=True) == _reading(raw, split_here=False)
