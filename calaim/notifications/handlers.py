@@ -1,5 +1,6 @@
 """Outbox handlers for notifications (registered in NotificationsConfig.ready)."""
 
+from calaim.notifications.models import Notification
 from calaim.notifications.services import (
     CREATE_KIND,
     EMAIL_KIND,
@@ -7,6 +8,7 @@ from calaim.notifications.services import (
     notification_email,
 )
 from calaim.outbox.registry import register_handler
+from calaim.prepared import prepared_list
 
 
 @register_handler(CREATE_KIND)
@@ -16,8 +18,20 @@ def create_notification(message) -> None:
 
 @register_handler(EMAIL_KIND)
 def email_notification(message) -> None:
-    # Creates the notification too if its own message has not arrived yet: the two
-    # messages race, and the e-mail links to it.
-    notification = notification_create(**message.payload)
-    if notification is not None:
+    payload = message.payload
+    # Usually the notification exists (written with the change, or by its own
+    # message); if its own message has not arrived yet, create it here: the
+    # e-mail links to it.
+    found = prepared_list(
+        "notifications.email.find",
+        lambda recipient_id, key: Notification.objects.select_related(
+            "recipient"
+        ).filter(recipient_id=recipient_id, key=key)[:1],
+        payload["recipient_id"],
+        payload["key"],
+    )
+    notification = found[0] if found else None
+    if notification is None:
+        notification = notification_create(**payload)
+    if notification is not None and notification.recipient.is_active:
         notification_email(notification=notification)

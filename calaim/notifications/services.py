@@ -6,13 +6,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from calaim.audit.services import audit_record
 from calaim.bulk import insert_unless_conflict
+from calaim.mail import mail_connection, mail_connection_failed
 from calaim.notifications.models import Notification
 from calaim.outbox.services import outbox_enqueue
 
@@ -131,6 +132,11 @@ def notification_create_now(
     return notification
 
 
+_CLAIM_EMAIL = """
+    UPDATE notifications_notification SET emailed_at = %s
+    WHERE id = %s AND emailed_at IS NULL"""
+
+
 def notification_email(*, notification: Notification) -> bool:
     """E-mail the recipient that a notification waits; True if one was sent.
 
@@ -138,14 +144,13 @@ def notification_email(*, notification: Notification) -> bool:
     a second delivery finds it claimed and sends nothing; a crash before commit
     releases the claim, so the e-mail is sent later rather than lost.
     """
-    email_address = notification.recipient.email
+    email_address = notification.recipient.email  # select it with the notification
     if not email_address:
         return False
-    claimed = Notification.objects.filter(
-        pk=notification.pk, emailed_at__isnull=True
-    ).update(emailed_at=timezone.now())
-    if claimed != 1:
-        return False
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_EMAIL, [timezone.now(), notification.pk])
+        if cursor.rowcount != 1:
+            return False
     site = settings.SITE_URL.rstrip("/")
     body = render_to_string(
         "notifications/email.txt",
@@ -154,13 +159,18 @@ def notification_email(*, notification: Notification) -> bool:
             "inbox_url": f"{site}{reverse('notifications:list')}",
         },
     )
-    send_mail(
-        subject=EMAIL_SUBJECT,
-        message=body,
-        from_email=None,
-        recipient_list=[email_address],
-        fail_silently=False,
-    )
+    try:
+        send_mail(
+            subject=EMAIL_SUBJECT,
+            message=body,
+            from_email=None,
+            recipient_list=[email_address],
+            fail_silently=False,
+            connection=mail_connection(),
+        )
+    except Exception:
+        mail_connection_failed()
+        raise
     return True
 
 

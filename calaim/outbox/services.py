@@ -183,6 +183,12 @@ _CLAIM = """
     RETURNING kind, payload, attempts"""
 
 
+_DELIVERED = """
+    UPDATE outbox_outboxmessage
+    SET status = 'delivered', delivered_at = %s, last_error = ''
+    WHERE id = %s AND status = 'sending' AND claim_token = %s"""
+
+
 def _no_flush_wait(cursor) -> None:
     """Commit this transaction without waiting for its WAL flush.
 
@@ -236,15 +242,10 @@ def outbox_deliver(*, message_id: int) -> str:
             with connection.cursor() as cursor:
                 _no_flush_wait(cursor)
             handler_for(message.kind)(message)
-            marked = OutboxMessage.objects.filter(
-                pk=message_id, status=OutboxStatus.SENDING, claim_token=token
-            ).update(
-                status=OutboxStatus.DELIVERED,
-                delivered_at=timezone.now(),
-                last_error="",
-            )
-            if marked != 1:
-                raise ClaimLostError
+            with connection.cursor() as cursor:
+                cursor.execute(_DELIVERED, [timezone.now(), message_id, token])
+                if cursor.rowcount != 1:
+                    raise ClaimLostError
     except ClaimLostError:
         logger.info(
             "outbox message %s was taken over; this attempt rolled back", message_id

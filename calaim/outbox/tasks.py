@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from calaim.mail import shared_mail_connection
 from calaim.outbox import services
 
 
@@ -14,11 +15,13 @@ def deliver(message_id: int) -> str:
 @shared_task(name="outbox.deliver_many")
 def deliver_many(message_ids: list[int]) -> int:
     """Carry out several outbox messages handed on together (`outbox_batch`), one
-    after the other; return how many this call delivered."""
-    return sum(
-        services.outbox_deliver(message_id=message_id) == "delivered"
-        for message_id in message_ids
-    )
+    after the other, their e-mails over one connection to the relay; return how
+    many this call delivered."""
+    with shared_mail_connection():
+        return sum(
+            services.outbox_deliver(message_id=message_id) == "delivered"
+            for message_id in message_ids
+        )
 
 
 @shared_task(name="outbox.sweep", max_retries=0)

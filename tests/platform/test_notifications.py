@@ -3,6 +3,7 @@ own list, badge and actions."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from calaim.audit.models import AuditEvent
 from calaim.notifications.models import Notification
@@ -11,8 +12,10 @@ from calaim.notifications.services import (
     notification_create,
     notification_send,
 )
+from calaim.outbox import tasks as outbox_tasks
 from calaim.outbox.models import OutboxMessage, OutboxStatus
 from calaim.outbox.services import outbox_deliver
+from tests.support.smtp_sink import SmtpSink
 
 LIST_QUERIES = 11
 TITLE = "Hospital admission for a member on your caseload"
@@ -280,3 +283,50 @@ def test_navbar_badge_polls_as_a_background_request(client, cast):
     assert 'hx-trigger="load, every 30s"' in page
     assert """hx-headers='{"X-Calaim-Background": "1"}'""" in page
     assert 'aria-live="polite"' in page
+
+
+def _smtp(settings, sink):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+
+def _email_messages():
+    return list(
+        OutboxMessage.objects.filter(kind="notification.email").values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def test_a_batch_of_emails_goes_over_one_smtp_connection(cast, settings):
+    """deliver_many (the HL7 group's e-mails) sends over one connection to the
+    relay instead of one per e-mail."""
+    for number in range(3):
+        send(cast, cast.lead_care_manager, key=f"adt:batch-{number}", at_once=True)
+    with SmtpSink() as sink:
+        _smtp(settings, sink)
+        assert outbox_tasks.deliver_many(_email_messages()) == 3
+    assert len(sink.messages) == 3
+    assert sink.connections == 1
+    assert {message["To"] for message in sink.messages} == {
+        cast.lead_care_manager.email
+    }
+
+
+def test_a_dropped_smtp_connection_is_opened_again_for_the_next_email(cast, settings):
+    for number in range(3):
+        send(cast, cast.lead_care_manager, key=f"adt:drop-{number}", at_once=True)
+    with SmtpSink(hang_up_after=1) as sink:
+        _smtp(settings, sink)
+        delivered = outbox_tasks.deliver_many(_email_messages())
+        # The e-mail sent into the dropped connection fails and is retried later
+        # (the outbox's back-off); the one after it opens a new connection.
+        retried = OutboxMessage.objects.filter(status=OutboxStatus.PENDING)
+        assert delivered == 2
+        assert retried.count() == 1
+        retried.update(available_at=timezone.now())
+        assert outbox_tasks.deliver_many(list(retried.values_list("pk", flat=True)))
+    assert len(sink.messages) == 3
+    assert Notification.objects.filter(emailed_at__isnull=False).count() == 3
