@@ -7,6 +7,7 @@ auto_now fields are filled, keys can be allocated up front so related rows can b
 written in the same batch, and everything runs inside the caller's transaction.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
@@ -184,6 +185,28 @@ def copy_upsert(
     return len(objs)
 
 
+@functools.cache
+def _insert_statement(model, with_pk: bool, conflict_fields, conflict_where: str):
+    """The fields and the SQL of `insert_unless_conflict`, composed once."""
+    fields = _fields(model, None, with_pk=with_pk)
+    statement = sql.SQL(
+        "INSERT INTO {table} ({columns}) VALUES ({values}) "
+        "ON CONFLICT ({conflict}){where} DO NOTHING RETURNING {pk}"
+    ).format(
+        table=sql.Identifier(model._meta.db_table),
+        columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
+        values=sql.SQL(", ").join(sql.Placeholder() * len(fields)),
+        conflict=sql.SQL(", ").join(
+            sql.Identifier(model._meta.get_field(name).column)
+            for name in conflict_fields
+        ),
+        where=sql.SQL(f" WHERE {conflict_where}" if conflict_where else ""),
+        pk=sql.Identifier(model._meta.pk.column),
+    )
+    # Identifiers only: quoting them does not depend on the connection.
+    return fields, statement.as_string(None)
+
+
 def insert_unless_conflict(
     obj: models.Model, conflict_fields: Sequence[str], *, conflict_where: str = ""
 ) -> bool:
@@ -199,29 +222,17 @@ def insert_unless_conflict(
     the existing row when it needs it.
     """
     model = type(obj)
-    fields = _fields(model, None, with_pk=obj.pk is not None)
+    fields, statement = _insert_statement(
+        model, obj.pk is not None, tuple(conflict_fields), conflict_where
+    )
     for field in fields:
         field.pre_save(obj, True)  # auto_now(_add) and similar
     values = [
         field.get_db_prep_save(getattr(obj, field.attname), connection)
         for field in fields
     ]
-    statement = sql.SQL(
-        "INSERT INTO {table} ({columns}) VALUES ({values}) "
-        "ON CONFLICT ({conflict}){where} DO NOTHING RETURNING {pk}"
-    ).format(
-        table=sql.Identifier(model._meta.db_table),
-        columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
-        values=sql.SQL(", ").join(sql.Placeholder() * len(fields)),
-        conflict=sql.SQL(", ").join(
-            sql.Identifier(model._meta.get_field(name).column)
-            for name in conflict_fields
-        ),
-        where=sql.SQL(f" WHERE {conflict_where}" if conflict_where else ""),
-        pk=sql.Identifier(model._meta.pk.column),
-    )
     with connection.cursor() as cursor:
-        cursor.execute(statement.as_string(cursor.cursor.connection), values)
+        cursor.execute(statement, values)
         row = cursor.fetchone()
     if row is None:
         return False

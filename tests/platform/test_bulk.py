@@ -1,0 +1,44 @@
+"""calaim.bulk.insert_unless_conflict: one statement, once per unique key."""
+
+import pytest
+
+from calaim.bulk import insert_unless_conflict
+from calaim.notifications.models import Notification
+from care_plans.transitions.models import Stay
+from care_plans.transitions.services.processing import VISIT_KNOWN
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_inserts_once_and_reports_the_conflict(django_assert_num_queries):
+    user = factories.UserFactory()
+    first = Notification(recipient=user, kind="test", key="k", title="First")
+    with django_assert_num_queries(1):
+        assert insert_unless_conflict(first, ["recipient", "key"])
+    assert first.pk is not None
+    assert not first._state.adding
+    again = Notification(recipient=user, kind="test", key="k", title="Second")
+    assert not insert_unless_conflict(again, ["recipient", "key"])
+    assert again.pk is None
+    assert list(Notification.objects.values_list("title", flat=True)) == ["First"]
+    assert Notification.objects.get(pk=first.pk).created_at is not None
+
+
+def test_a_conditional_unique_constraint_with_its_condition():
+    member = factories.MemberFactory()
+
+    def stay(visit):
+        return Stay(member=member, sending_facility="MERCY", visit_number=visit)
+
+    assert insert_unless_conflict(
+        stay("V1"), ["sending_facility", "visit_number"], conflict_where=VISIT_KNOWN
+    )
+    assert not insert_unless_conflict(
+        stay("V1"), ["sending_facility", "visit_number"], conflict_where=VISIT_KNOWN
+    )
+    for _ in range(2):  # no visit number: outside the constraint, never a conflict
+        assert insert_unless_conflict(
+            stay(""), ["sending_facility", "visit_number"], conflict_where=VISIT_KNOWN
+        )
+    assert Stay.objects.count() == 3
