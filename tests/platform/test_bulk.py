@@ -1,8 +1,9 @@
 """calaim.bulk.insert_unless_conflict: one statement, once per unique key."""
 
 import pytest
+from django.db import IntegrityError, transaction
 
-from calaim.bulk import insert_unless_conflict
+from calaim.bulk import insert_returning, insert_unless_conflict
 from calaim.notifications.models import Notification
 from care_plans.transitions.models import Stay
 from care_plans.transitions.services.processing import VISIT_KNOWN
@@ -42,3 +43,26 @@ def test_a_conditional_unique_constraint_with_its_condition():
             stay(""), ["sending_facility", "visit_number"], conflict_where=VISIT_KNOWN
         )
     assert Stay.objects.count() == 3
+
+
+def test_insert_returning_sets_keys_in_order_and_is_all_or_nothing():
+    user = factories.UserFactory()
+    rows = [
+        Notification(recipient=user, kind="test", key=f"r{n}", title=f"T{n}")
+        for n in range(3)
+    ]
+    insert_returning(Notification, rows)
+    assert [Notification.objects.get(pk=row.pk).key for row in rows] == [
+        "r0",
+        "r1",
+        "r2",
+    ]
+    assert all(row.created_at is not None for row in rows)  # auto_now_add filled
+
+    clash = [
+        Notification(recipient=user, kind="test", key="new", title="-"),
+        Notification(recipient=user, kind="test", key="r1", title="-"),
+    ]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_returning(Notification, clash)
+    assert not Notification.objects.filter(key="new").exists()

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from calaim.bulk import insert_returning
 from care_plans.hl7 import er7
 from care_plans.hl7.models import (
     AckCode,
@@ -296,7 +297,7 @@ def messages_receive(
     }
     try:
         with transaction.atomic():
-            InboundMessage.objects.bulk_create(list(rows.values()))
+            insert_returning(InboundMessage, list(rows.values()))
     except IntegrityError as error:
         if _constraint(error) != ACCEPTED_ONCE:
             raise
