@@ -32,7 +32,7 @@ USER_BACKEND = "calaim.accounts.backends.UserBackend"
 
 
 def _permission_names(permissions):
-    """ "app_label.codename" of each permission, as ModelBackend spells them."""
+    """Each permission as "app_label.codename", the way ModelBackend spells it."""
     return permissions.order_by().values(
         dotted_name=Concat("content_type__app_label", Value("."), "codename")
     )
