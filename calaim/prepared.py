@@ -13,28 +13,37 @@ Only what the SQL parameters carry may vary (ids, dates, strings): the shape of
 the query (slices, which filters apply, booleans) belongs in `key`. The result
 is a list of instances, exactly what `list(build(*values))` returns.
 
-`fresh`: a queryset compiled on every call and put in place of
+`fresh`: a part compiled on every call and put in place of
 `fresh_placeholder()` in the built queryset, for a part that must not be cached
 as SQL, such as the access registry's rules, which read the clock themselves.
-It must be a subquery every row needs to be in (`field__in=fresh_placeholder()`
-among the filters): when it is empty there are no rows.
+Either a queryset, for a subquery every row needs to be in
+(`field__in=fresh_placeholder()` among the filters; when it is empty there are
+no rows), or an expression over the rows of the built queryset's model, such as
+`registry.visibility_condition(user)`, for an annotation
+(`annotate(name=fresh_placeholder(BooleanField()))`). The expression may refer
+to the row (OuterRef in its subqueries) but not join other tables to it.
 """
 
 import re
+import uuid
 from datetime import UTC, date, datetime
 from threading import Lock
 
 from django.db import connections
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
+from django.db.models.sql import Query
 
 FRESH_SQL = "SELECT calaim_prepared_fresh"
 _PLACEHOLDER = re.compile(r"(?<!%)%s")
 
 
-def fresh_placeholder() -> RawSQL:
-    """The stand-in, in a built queryset, for the `fresh` part (a subquery)."""
-    return RawSQL(FRESH_SQL, ())  # noqa: S611 (a constant, replaced before it runs)
+def fresh_placeholder(output_field=None) -> RawSQL:
+    """The stand-in, in a built queryset, for the `fresh` part (a subquery, or
+    with `output_field` an expression)."""
+    # A constant, replaced before it runs.
+    return RawSQL(FRESH_SQL, (), output_field=output_field)  # noqa: S611
 
 
 _cache: dict = {}
@@ -46,6 +55,8 @@ def _marker(index: int, value):
         raise TypeError("booleans cannot be markers: put them in the key")
     if isinstance(value, int):
         return -987_654_000 - index
+    if isinstance(value, uuid.UUID):
+        return uuid.UUID(int=(0x9E3A_11C0_0000_0000 << 64) + index)
     if isinstance(value, datetime):
         return datetime(1001 + index, 1, 1, tzinfo=UTC)
     if isinstance(value, date):
@@ -85,6 +96,7 @@ class _Prepared:
         fields = [s[0] for s in select[0 : compiler.col_count]]
         self.converters = compiler.get_converters(fields)
         self.klass_info, self.select = klass_info, select
+        self.base_table = queryset.query.base_table
         if queryset._known_related_objects or queryset._prefetch_related_lookups:
             raise ValueError("related managers and prefetches are not supported")
 
@@ -96,10 +108,14 @@ class _Prepared:
         sql = self.sql
         if (fresh is None) != (self.fresh_at is None):
             raise ValueError("the fresh part and its placeholder go together")
-        if fresh is not None and fresh.query.is_empty():
-            return []
         if fresh is not None:
-            fresh_sql, fresh_params = fresh.query.get_compiler(using=self.db).as_sql()
+            if isinstance(fresh, QuerySet):
+                if fresh.query.is_empty():
+                    return []
+                compiler = fresh.query.get_compiler(using=self.db)
+                fresh_sql, fresh_params = compiler.as_sql()
+            else:
+                fresh_sql, fresh_params = self._compile_expression(fresh)
             before, count = self.fresh_at
             sql = before + fresh_sql + sql[len(before) + len(FRESH_SQL) :]
             params[count:count] = list(fresh_params)
@@ -121,6 +137,15 @@ class _Prepared:
                 setattr(obj, name, row[position])
             objects.append(obj)
         return objects
+
+    def _compile_expression(self, expression):
+        """`expression` as SQL over the rows of the built query's base table,
+        whose alias is its table name there as in a query of its own."""
+        query = Query(self.model)
+        resolved = expression.resolve_expression(query, allow_joins=False)
+        if len(query.alias_map) > 1 or query.base_table not in (None, self.base_table):
+            raise ValueError("the fresh expression joins other tables")
+        return query.get_compiler(using=self.db).compile(resolved)
 
 
 def prepared_list(key, build, *values, fresh=None) -> list:

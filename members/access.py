@@ -1,12 +1,14 @@
 """Who may see a member, as far as this app knows, and the member chokepoint."""
 
 from django.core.exceptions import ValidationError
+from django.db.models import BooleanField
 from django.http import Http404
 from django.utils import timezone
 
 from calaim import access as registry
 from calaim.accounts import roles
 from calaim.audit.services import audit_record
+from calaim.prepared import fresh_placeholder, prepared_list
 from members.models import Enrollment, Member, MemberGrant
 
 
@@ -28,6 +30,15 @@ def _granted_to_me(user):
     ).values("content_object_id")
 
 
+def _member_with_county(member_uuid):
+    return (
+        Member.objects.select_related("county")
+        .filter(uuid=member_uuid)
+        .annotate(visible_to_user=fresh_placeholder(BooleanField()))
+        .order_by()
+    )
+
+
 def access_member(user, member_uuid, *, scope=registry.CHART, audit=True) -> Member:
     """Fetch a member for `user`, or raise Http404 whether missing or not allowed.
 
@@ -35,18 +46,27 @@ def access_member(user, member_uuid, *, scope=registry.CHART, audit=True) -> Mem
     caller that records a more specific action itself).
     """
     try:
-        # One query: the member, their county (the chart shows it), and whether
-        # the user may see them (registry.member_is_visible's correlated EXISTS
-        # per rule, as a column of the same row).
-        member = (
-            Member.objects.select_related("county")
-            .annotate(visible_to_user=registry.visibility_condition(user, scope=scope))
-            .get(uuid=member_uuid)
-        )
-    except (Member.DoesNotExist, ValidationError, ValueError, TypeError) as missing:
+        member_uuid = Member._meta.get_field("uuid").to_python(member_uuid)
+    except (ValidationError, ValueError, TypeError) as missing:
         raise Http404("No such member.") from missing
-    if not member.visible_to_user:
+    # One query: the member, their county (the chart shows it), and whether
+    # the user may see them (registry.member_is_visible's correlated EXISTS
+    # per rule, as a column of the same row). Built and compiled once per scope
+    # (calaim.prepared); only the rules' part is compiled on each call: which
+    # rules apply depends on the user, and the rules read the clock.
+    found = (
+        prepared_list(
+            ("members.access_member", scope),
+            _member_with_county,
+            member_uuid,
+            fresh=registry.visibility_condition(user, scope=scope),
+        )
+        if member_uuid is not None
+        else []
+    )
+    if not found or not found[0].visible_to_user:
         raise Http404("No such member.")
+    member = found[0]
     if audit:
         audit_record(
             action="view",

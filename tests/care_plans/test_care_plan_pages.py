@@ -506,9 +506,9 @@ def test_timeline_page_query_count_is_pinned(
     url = reverse("chart_timeline", args=[cast.member.uuid])
     client.get(url)
 
-    # Session, user, the member with the access check, the timeline (one query
-    # for its nine built-in sources), the audit event (SAVEPOINT, insert, RELEASE).
-    with django_assert_num_queries(6):
+    # Session, user (with roles), the member with the access check, the timeline
+    # (one query for its nine built-in sources), the audit event.
+    with django_assert_num_queries(5):
         assert client.get(url).status_code == 200
 
 

@@ -233,10 +233,10 @@ def test_caseload_query_count_does_not_grow_with_rows(
     client.force_login(cast.supervisor)
     client.get(reverse("ecm_caseload"))  # warm the session
 
-    # Session, user, roles, care manager menu, populations menu, rows (the total
-    # as a window count, the populations as an array), permissions (2),
-    # organization (header), audit insert: 10, whatever the number of rows.
-    with django_assert_num_queries(10):
+    # Session, user (with organization, roles and permissions), care manager
+    # menu, populations menu, rows (the total as a window count, the populations
+    # as an array), audit insert: 6, whatever the number of rows.
+    with django_assert_num_queries(6):
         response = client.get(reverse("ecm_caseload"))
 
     assert len(_caseload_rows(response)) == rows + 1

@@ -435,9 +435,9 @@ def test_the_authorization_queue_query_count_does_not_grow_with_rows(
     client.force_login(cast.plan_admin)
     client.get(reverse("home"))  # the session's first-request bookkeeping
 
-    # session, user, permissions (2), organization, roles, the rows, the audit
-    # event (the session was saved by the request before)
-    with django_assert_num_queries(8):
+    # session, user (with organization, roles and permissions), the rows, the
+    # audit event (the session was saved by the request before)
+    with django_assert_num_queries(4):
         response = client.get(reverse("ecm_authorization_queue"))
 
     assert len(_rows(response.content.decode(), "authorization-queue")) == rows
@@ -452,7 +452,7 @@ def test_the_assignment_queue_query_count_does_not_grow_with_rows(
     client.force_login(cast.plan_admin)
     client.get(reverse("home"))
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(4):
         response = client.get(reverse("ecm_assignment_queue"))
 
     assert len(_rows(response.content.decode(), "assignment-queue")) == rows

@@ -25,10 +25,10 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-OFFERINGS_QUERIES = 9
-CONTRACTS_QUERIES = 9
-PROVIDER_CONTRACTS_QUERIES = 9
-CATALOG_QUERIES = 9
+OFFERINGS_QUERIES = 5
+CONTRACTS_QUERIES = 5
+PROVIDER_CONTRACTS_QUERIES = 5
+CATALOG_QUERIES = 5
 
 
 def support(code="medically-tailored-meals"):

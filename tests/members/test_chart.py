@@ -123,10 +123,10 @@ def test_member_without_current_enrollment_says_so(client, cast):
 
 # --- Query counts ------------------------------------------------------------------
 
-# Session, user, roles, permissions (user and group, for the navigation), the
-# user's organization (page header) and the audit event. The session save that
-# extends the idle clock happens at most once a minute, not here.
-SHELL_QUERIES = 7
+# Session, the user (with their organization for the page header, roles, and
+# permissions for the navigation: calaim.accounts.backends) and the audit event.
+# The session save that extends the idle clock happens at most once a minute.
+SHELL_QUERIES = 3
 # members.access.access_member: the member, their county and the access rules'
 # answer, in one query.
 ACCESS_QUERIES = 1

@@ -255,9 +255,10 @@ def test_htmx_gets_the_results_alone_and_the_page_still_works_without(client, ca
 
 # --- Query counts ------------------------------------------------------------------
 
-# Session, user, roles, permissions (user and group) and the user's organization
-# (page header). The idle clock's session save happens at most once a minute.
-SHELL_QUERIES = 6
+# Session and the user, with their organization (page header), roles and
+# permissions (calaim.accounts.backends). The idle clock's session save happens
+# at most once a minute.
+SHELL_QUERIES = 2
 # The search (one query, scoped, counties joined) and the current enrollment
 # spans with their plans.
 SEARCH_QUERIES = 2

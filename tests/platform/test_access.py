@@ -114,6 +114,7 @@ def test_access_member_answers_404_for_forbidden_and_missing_alike(cast):
     with pytest.raises(Http404):
         access_member(cast.lead_care_manager, "not-a-uuid")
     assert access_member(cast.lead_care_manager, cast.member.uuid) == cast.member
+    assert access_member(cast.lead_care_manager, str(cast.member.uuid)) == cast.member
 
 
 def test_access_member_outside_a_request_writes_an_audit_event(cast):

@@ -17,7 +17,7 @@ from calaim.outbox.models import OutboxMessage, OutboxStatus
 from calaim.outbox.services import outbox_deliver
 from tests.support.smtp_sink import SmtpSink
 
-LIST_QUERIES = 11
+LIST_QUERIES = 7
 TITLE = "Hospital admission for a member on your caseload"
 
 
@@ -151,8 +151,8 @@ def test_page_lists_only_my_notifications_newest_first(
     make(cast.colleague, "someone-else")
     client.force_login(lead)
 
-    # session, user, count and page of notifications, and the page shell's
-    # (roles, permissions, organization, the idle-session stamp)
+    # session, user (with organization, roles and permissions), count and page of
+    # notifications, and the idle-session stamp
     with django_assert_num_queries(LIST_QUERIES):
         response = client.get(reverse("notifications:list"))
 

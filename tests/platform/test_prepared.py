@@ -4,6 +4,9 @@ itself gives, for every set of values, with the fresh part compiled each time.""
 from datetime import date
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import FieldError
+from django.db.models import BooleanField, Q
 
 from calaim import access as registry
 from calaim.prepared import fresh_placeholder, prepared_list
@@ -62,3 +65,56 @@ def test_the_fresh_part_is_compiled_for_each_call(cast):
             fresh=registry.visible_member_ids(user),
         )
         assert [m.pk for m in found] == ([cast.member.pk] if sees else [])
+
+
+def _with_visibility(member_uuid):
+    return (
+        Member.objects.filter(uuid=member_uuid)
+        .annotate(visible=fresh_placeholder(BooleanField()))
+        .order_by()
+    )
+
+
+def test_a_fresh_expression_is_compiled_for_each_call(cast):
+    people = [cast.lead_care_manager, cast.plan_admin, cast.cs_provider, cast.auditor]
+    answers = set()
+    for user in people:
+        for scope in registry.SCOPES:
+            condition = registry.visibility_condition(user, scope=scope)
+            expected = (
+                Member.objects.filter(uuid=cast.member.uuid)
+                .annotate(visible=condition)
+                .get()
+                .visible
+            )
+            [found] = prepared_list(
+                ("test.fresh_expression", scope),
+                _with_visibility,
+                cast.member.uuid,
+                fresh=registry.visibility_condition(user, scope=scope),
+            )
+            assert (found.pk, found.visible) == (cast.member.pk, expected)
+            answers.add(found.visible)
+    assert answers == {True, False}
+    assert not _visible_to(AnonymousUser())
+
+
+def _visible_to(user):
+    [found] = prepared_list(
+        ("test.fresh_expression", registry.CHART),
+        _with_visibility,
+        factories.MemberFactory().uuid,
+        fresh=registry.visibility_condition(user),
+    )
+    return found.visible
+
+
+def test_a_fresh_expression_may_not_join_other_tables(db):
+    member = factories.MemberFactory()
+    with pytest.raises(FieldError):
+        prepared_list(
+            "test.fresh_join",
+            _with_visibility,
+            member.uuid,
+            fresh=Q(county__name="San Diego"),
+        )

@@ -7,10 +7,10 @@ from django.urls import reverse
 
 from tests import factories
 
-# Session, user, roles, the role's panel query, permissions (user and group, for
-# the navigation) and the user's organization (page header). The session save
-# that extends the idle clock happens at most once a minute, not here.
-HOME_QUERIES = 7
+# Session, the user (with organization, roles and permissions: calaim.accounts.
+# backends) and the role's panel query. The session save that extends the idle
+# clock happens at most once a minute, not here.
+HOME_QUERIES = 3
 
 
 def _home(client, user):

@@ -248,7 +248,8 @@ def test_the_form_query_count_is_pinned_and_does_not_grow_with_goals(
     client.force_login(w.care_manager)
     url = f"{_new(w)}?support={w.support.pk}"
     client.get(url)
-    # The page's shell (session, user, navigation), the member and its access
+    # The page's shell (session, user with their roles, permissions and
+    # organization), the member and its access
     # audit, the enrollment, the supports offered, the goals, the Part 2 check,
     # the chosen support and its directory: the same for 2 goals and for 9.
     with django_assert_num_queries(PINNED):
@@ -257,4 +258,4 @@ def test_the_form_query_count_is_pinned_and_does_not_grow_with_goals(
     assert len(_options(body)) == goals + 2
 
 
-PINNED = 17
+PINNED = 13

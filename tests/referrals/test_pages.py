@@ -128,9 +128,9 @@ def test_inbox_query_count_is_independent_of_volume(
     w = world(capacity=None)
     _referrals(w, volume)
     client.force_login(w.staff[0])
-    # The page's shell (session, user, permissions, navigation, badge) and
-    # the rows and the audit entry: the same for 1 row and for 5.
-    with django_assert_num_queries(11):
+    # The page's shell (session, user with roles, permissions and organization,
+    # badge) and the rows and the audit entry: the same for 1 row and for 5.
+    with django_assert_num_queries(7):
         response = client.get(reverse("referral_inbox"))
     assert response.content.decode().count("data-referral=") == volume
 
@@ -142,10 +142,10 @@ def test_plan_queues_query_counts_are_independent_of_volume(
     w = world(capacity=None)
     _referrals(w, volume, approve=False)
     client.force_login(w.plan_admin)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(7):
         queue = client.get(reverse("referral_authorization_queue"))
     assert queue.content.decode().count("data-referral=") == volume
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(5):
         loops = client.get(reverse("referral_open_loops"))
     assert loops.content.decode().count("data-referral=") == volume
 

@@ -38,9 +38,9 @@ def test_alert_inbox_lists_own_alerts_in_pinned_queries(
     client.force_login(world.lead)
     client.get(reverse("transition_alerts"))  # warm the session
 
-    # Session, user, roles, alerts (with the visibility as a subquery),
-    # permissions (2, the navigation), organization (header), audit insert.
-    with django_assert_num_queries(8):
+    # Session, user (with roles, permissions and organization), alerts (with the
+    # visibility as a subquery), audit insert.
+    with django_assert_num_queries(4):
         response = client.get(reverse("transition_alerts"))
 
     page = response.content.decode()
@@ -136,9 +136,9 @@ def test_plan_queue_lists_members_without_a_care_manager(
     client.force_login(admin)
     client.get(reverse("transition_queue"))
 
-    # Session, user, roles, permissions (2), events (with open-task flags),
-    # organization (header), audit insert.
-    with django_assert_num_queries(8):
+    # Session, user (with roles, permissions and organization), events (with
+    # open-task flags), audit insert.
+    with django_assert_num_queries(4):
         response = client.get(reverse("transition_queue"))
 
     page = response.content.decode()
@@ -178,9 +178,9 @@ def test_unmatched_queue_in_pinned_queries(
     client.force_login(interface_admin)
     client.get(reverse("transition_unmatched"))
 
-    # Session, user, roles, messages (with their senders), permissions (2,
-    # navigation), organization (header), audit insert.
-    with django_assert_num_queries(8):
+    # Session, user (with roles, permissions and organization), messages (with
+    # their senders), audit insert.
+    with django_assert_num_queries(4):
         response = client.get(reverse("transition_unmatched"))
 
     assert response.content.decode().count("Resolve<span") == rows
