@@ -589,11 +589,11 @@ def test_a_failed_message_does_not_leave_the_group_a_rolled_back_account(
     real = effects.tell_care_team
     calls = []
 
-    def fail_first(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
+    def fail_first(event, *args, **kwargs):
+        calls.append(event.message_id)
+        if event.message_id == ids[0]:
             raise RuntimeError("injected failure after the account was created")
-        return real(*args, **kwargs)
+        return real(event, *args, **kwargs)
 
     monkeypatch.setattr(processing, "tell_care_team", fail_first)
     assert not User.objects.filter(full_name="ADT intake").exists()
@@ -601,6 +601,12 @@ def test_a_failed_message_does_not_leave_the_group_a_rolled_back_account(
     outcomes = messages_process(message_ids=ids)
 
     assert outcomes == {ids[0]: "retry", ids[1]: "processed"}
+    # The group first ran without savepoints and rolled back whole at the
+    # failure; then again, each message in its own savepoint.
+    assert calls == [ids[0], ids[0], ids[1]]
+    # The second message's effects once, though its group ran twice.
+    assert Alert.objects.filter(event__message_id=ids[1]).count() == 2
+    assert not TransitionEvent.objects.filter(message_id=ids[0]).exists()
     event = TransitionEvent.objects.get(message_id=ids[1])
     actor = User.objects.get(full_name="ADT intake")
     assert AuditEvent.objects.filter(

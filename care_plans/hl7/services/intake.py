@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from calaim.bulk import insert_returning
@@ -296,7 +296,12 @@ def messages_receive(
         if decision is not None
     }
     try:
-        with transaction.atomic():
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                insert_returning(InboundMessage, list(rows.values()))
+        else:
+            # One statement outside a transaction block commits by itself, whole
+            # or not at all: no BEGIN and COMMIT round trips on the listener's path.
             insert_returning(InboundMessage, list(rows.values()))
     except IntegrityError as error:
         if _constraint(error) != ACCEPTED_ONCE:

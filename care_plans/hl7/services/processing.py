@@ -68,27 +68,53 @@ def messages_process(*, message_ids) -> dict[int, str]:
     longer pending) comes back "skipped". The attempts are counted in a
     transaction of their own first, so that attempts that die with their worker
     (SIGKILL, the hard time limit) count too: after HL7_MAX_ATTEMPTS a message is
-    marked failed. Then the messages are processed in one transaction, each in a
-    savepoint of its own: a processor's exception rolls back that message's
-    effects only and leaves it pending until a later try, and the statuses of the
-    whole group commit together with their effects (one commit for the group the
-    MLLP listener handed on, without waiting for the WAL flush: see below).
+    marked failed (one statement claims, counts and gives up). Then the messages
+    are processed in one transaction: a processor's exception rolls back that
+    message's effects only and leaves it pending until a later try (the group
+    runs again, each message in a savepoint of its own: see `_process_group`),
+    and the statuses of the whole group commit together with their effects (one
+    commit for the group the MLLP listener handed on, without waiting for the WAL
+    flush: see below).
     """
     max_attempts = _setting("HL7_MAX_ATTEMPTS", 5)
     message_ids = list(dict.fromkeys(message_ids))
     outcomes = dict.fromkeys(message_ids, "skipped")
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_GIVE_UP, [message_ids, max_attempts])
-        given_up = [row[0] for row in cursor.fetchall()]
-        outcomes.update(dict.fromkeys(given_up, MessageStatus.FAILED))
-        if not given_up:
-            # The count is advisory (it bounds retries): it need not wait for a
-            # disk flush, which would cost every group a second synchronous commit.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(_COUNT_ATTEMPT, [message_ids, max_attempts])
-        live = [row[0] for row in cursor.fetchall()]
+        # The count is advisory (it bounds retries): it need not wait for a disk
+        # flush, which would cost every group a second synchronous commit. Giving
+        # up on a message is not: then the flush is asked for again.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(_CLAIM, {"ids": message_ids, "max_attempts": max_attempts})
+        claimed = cursor.fetchall()
+        given_up = [message_id for message_id, spent in claimed if spent]
+        live = [message_id for message_id, spent in claimed if not spent]
+        if given_up:
+            cursor.execute("SET LOCAL synchronous_commit TO ON")
+    outcomes.update(dict.fromkeys(given_up, MessageStatus.FAILED))
     if not live:
         return outcomes
+    try:
+        _process_group(live, outcomes, max_attempts=max_attempts, savepoints=False)
+    except _GroupFailed:
+        # A processor failed, and the group rolled back whole. Once more, each
+        # message in a savepoint of its own: only the failing message's effects
+        # are lost (it stays pending for a later try, or fails for good).
+        _process_group(live, outcomes, max_attempts=max_attempts, savepoints=True)
+    return outcomes
+
+
+class _GroupFailed(Exception):
+    """A processor raised while its group ran without savepoints."""
+
+
+def _process_group(live, outcomes, *, max_attempts: int, savepoints: bool) -> None:
+    """Process the claimed messages in one transaction.
+
+    Without `savepoints` (the usual case) the messages run straight in the
+    group's transaction, two round trips per message fewer; any processor
+    exception then rolls the whole group back (`_GroupFailed`) for the caller to
+    run it again with them.
+    """
     # What the processors look up once per group (the service account, say)
     # is remembered until the group commits.
     # Their e-mails go to the broker as one task after the commit.
@@ -101,29 +127,36 @@ def messages_process(*, message_ids) -> dict[int, str]:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
         messages = _lock_pending(live, related=("sender__organization",))
         for message in messages:
-            outcomes[message.pk] = _run_processor(
-                message, max_attempts=max_attempts, save=False
-            )
+            if savepoints:
+                outcomes[message.pk] = _run_processor(
+                    message, max_attempts=max_attempts, save=False
+                )
+                continue
+            try:
+                outcomes[message.pk] = _apply_outcome(message, _call_processor(message))
+            except Exception as error:
+                memo_clear()
+                raise _GroupFailed from error
         _write_statuses(messages)
-    return outcomes
 
 
-# Claim (FOR UPDATE SKIP LOCKED) and change in one statement each.
-_GIVE_UP = """
-    UPDATE hl7_inboundmessage SET status = 'failed', processed_at = now(),
-        error = trim('Gave up after ' || attempts || ' attempts. ' || error)
-    WHERE id IN (
-        SELECT id FROM hl7_inboundmessage
-        WHERE id = ANY(%s) AND status = 'pending' AND attempts >= %s
+# Claim the group (FOR UPDATE SKIP LOCKED) and, in the same statement, count an
+# attempt on each message, or give up on those that used all theirs.
+_CLAIM = """
+    WITH claimed AS (
+        SELECT id, attempts >= %(max_attempts)s AS spent FROM hl7_inboundmessage
+        WHERE id = ANY(%(ids)s) AND status = 'pending'
         ORDER BY id FOR UPDATE SKIP LOCKED)
-    RETURNING id"""
-_COUNT_ATTEMPT = """
-    UPDATE hl7_inboundmessage SET attempts = attempts + 1
-    WHERE id IN (
-        SELECT id FROM hl7_inboundmessage
-        WHERE id = ANY(%s) AND status = 'pending' AND attempts < %s
-        ORDER BY id FOR UPDATE SKIP LOCKED)
-    RETURNING id"""
+    UPDATE hl7_inboundmessage AS m SET
+        attempts = CASE WHEN c.spent THEN m.attempts ELSE m.attempts + 1 END,
+        status = CASE WHEN c.spent THEN 'failed' ELSE m.status END,
+        processed_at = CASE WHEN c.spent THEN now() ELSE m.processed_at END,
+        error = CASE WHEN c.spent
+            THEN trim('Gave up after ' || m.attempts || ' attempts. ' || m.error)
+            ELSE m.error END
+    FROM claimed AS c
+    WHERE m.id = c.id
+    RETURNING m.id, c.spent"""
 _WRITE_STATUSES = """
     UPDATE hl7_inboundmessage AS m SET status = v.status,
         processed_at = v.processed_at, error = v.error, member_id = v.member_id,
@@ -156,6 +189,22 @@ def _write_statuses(messages: list[InboundMessage]) -> None:
         cursor.execute(_WRITE_STATUSES, [list(column) for column in columns])
 
 
+def _call_processor(message: InboundMessage) -> str:
+    status = processor_for(message.message_type)(message)
+    if status not in PROCESSOR_STATUSES:
+        raise ValueError(f"A processor returned {status!r}.")
+    return status
+
+
+def _apply_outcome(message: InboundMessage, status: str) -> str:
+    """Set the status fields of a message its processor handled."""
+    message.status = status
+    message.processed_at = timezone.now()
+    if status != MessageStatus.FAILED:
+        message.error = ""
+    return status
+
+
 def _run_processor(message: InboundMessage, *, max_attempts: int, save=True) -> str:
     """Call the processor in a savepoint of the caller's locked transaction; set
     the message's status fields (and save them, unless `save` is False: the
@@ -164,9 +213,7 @@ def _run_processor(message: InboundMessage, *, max_attempts: int, save=True) -> 
     member_id = message.member_id
     try:
         with transaction.atomic():
-            status = processor_for(message.message_type)(message)
-            if status not in PROCESSOR_STATUSES:
-                raise ValueError(f"A processor returned {status!r}.")
+            status = _call_processor(message)
     except Exception as error:  # any processor failure is retried, then failed
         memo_clear()  # what it remembered may have rolled back with it
         frames = "".join(traceback.format_tb(error.__traceback__, limit=-8))
@@ -195,10 +242,7 @@ def _run_processor(message: InboundMessage, *, max_attempts: int, save=True) -> 
         if save:
             message.save(update_fields=fields)
         return outcome
-    message.status = status
-    message.processed_at = now
-    if status != MessageStatus.FAILED:
-        message.error = ""
+    _apply_outcome(message, status)
     if save:
         message.save(update_fields=["status", "processed_at", "error", "member"])
     return status

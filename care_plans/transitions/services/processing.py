@@ -48,10 +48,6 @@ def transition_process(*, message) -> str:
     a trigger we do not act on → "ignored"; nobody matched → "unmatched" (the
     interface administrator's queue); else the event and its effects.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_HAS_EVENT, [message.pk])
-        if cursor.fetchone():
-            return "processed"
     try:
         adt = parse_adt(message.raw)
     except ADTParseError as error:
@@ -73,6 +69,11 @@ def transition_process(*, message) -> str:
         member = match.member
         # Saved with the message's status (hl7 processing), in the same commit.
         message.member = member
+    # Asked only now: an unmatched message, most of a busy feed's, has no event.
+    with connection.cursor() as cursor:
+        cursor.execute(_HAS_EVENT, [message.pk])
+        if cursor.fetchone():
+            return "processed"
     transition_record(message=message, adt=adt, member=member, kind=kind)
     return "processed"
 
