@@ -114,11 +114,14 @@ def parse_time(value: str) -> datetime | None:
     if not digits.isdigit() or len(digits) < 8 or len(digits) % 2:
         return None
     padded = (digits + "000000")[:14]
-    try:
-        moment = datetime.strptime(padded, "%Y%m%d%H%M%S")  # noqa: DTZ007
+    try:  # what strptime("%Y%m%d%H%M%S") reads, at a tenth of its cost
+        return datetime(
+            int(padded[:4]), int(padded[4:6]), int(padded[6:8]),
+            int(padded[8:10]), int(padded[10:12]), int(padded[12:14]),
+            tzinfo=offset or HOSPITAL_TIME,
+        )  # fmt: skip
     except ValueError:
         return None
-    return moment.replace(tzinfo=offset or HOSPITAL_TIME)
 
 
 def parse_date(value: str) -> date | None:
