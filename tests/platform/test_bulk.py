@@ -1,12 +1,14 @@
-"""calaim.bulk.insert_unless_conflict: one statement, once per unique key."""
+"""calaim.bulk: insert_unless_conflict (one statement, once per unique key),
+insert_returning and allocate_ids."""
 
 import pytest
 from django.db import IntegrityError, transaction
 
-from calaim.bulk import insert_returning, insert_unless_conflict
+from calaim.bulk import allocate_ids, insert_returning, insert_unless_conflict
 from calaim.notifications.models import Notification
 from care_plans.transitions.models import Stay
 from care_plans.transitions.services.processing import VISIT_KNOWN
+from members.models import Member
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +68,16 @@ def test_insert_returning_sets_keys_in_order_and_is_all_or_nothing():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_returning(Notification, clash)
     assert not Notification.objects.filter(key="new").exists()
+
+
+def test_allocated_keys_are_new_and_never_handed_out_again():
+    """Keys reserved up front (for rows COPY writes with related rows) come from
+    the model's own sequence: the ORM never gives one of them out afterwards."""
+    assert allocate_ids(Member, 0) == []
+    keys = allocate_ids(Member, 50)
+    later = factories.MemberFactory()
+
+    assert len(set(keys)) == 50
+    assert later.pk not in keys
+    assert later.pk > max(keys)
+    assert not Member.objects.filter(pk__in=keys).exists()
