@@ -11,6 +11,7 @@ import enum
 import functools
 from collections.abc import Iterable, Sequence
 
+import psycopg
 from django.db import connection, models
 from django.utils import timezone
 from psycopg import sql
@@ -209,17 +210,30 @@ def insert_returning(model, objs: Sequence[models.Model]) -> None:
         return
     fields, head = _plain_insert(model)
     now = timezone.now()
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     values = [_value(field, obj, now) for obj in objs for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"{head} {', '.join([row] * len(objs))} RETURNING {_pk(model)}", values
-        )
+    # Native $n placeholders and values bound by the server: Django's cursor
+    # binds on the client, which re-parses a statement of more than 50
+    # parameters on every call (psycopg caches only smaller ones) and quotes
+    # every value into it. Django's wrapper stays around it (errors, logging).
+    connection.ensure_connection()
+    with connection._prepare_cursor(psycopg.RawCursor(connection.connection)) as cursor:
+        cursor.execute(f"{head} {_placeholders(len(fields), len(objs))} "
+                       f"RETURNING {_pk(model)}", values)  # fmt: skip
         keys = [found[0] for found in cursor.fetchall()]
     for obj, key in zip(objs, keys, strict=True):
         obj.pk = key
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+@functools.lru_cache(maxsize=256)
+def _placeholders(width: int, rows: int) -> str:
+    """'($1, $2), ($3, $4)' for rows of `width` values."""
+    numbers = iter(range(1, width * rows + 1))
+    return ", ".join(
+        "(" + ", ".join(f"${next(numbers)}" for _ in range(width)) + ")"
+        for _ in range(rows)
+    )
 
 
 @functools.cache
