@@ -15,6 +15,8 @@ in the 834, or a hospital that keys the CIN from an old card).
 
 from dataclasses import dataclass
 
+from django.db.models import IntegerField, Value
+
 from calaim.prepared import prepared_list
 from calaim.validators import CIN_PATTERN, normalize_cin
 from care_plans.transitions.parsing import ADT
@@ -78,37 +80,79 @@ def _survivor(member: Member) -> Member:
     return member
 
 
+def _demographics(adt: ADT) -> tuple | None:
+    """(last name, first name, birth date, sex code), or None when the message
+    lacks any of them."""
+    sex = SEX_CODES.get(adt.sex)
+    if not (adt.last_name and adt.first_name and adt.birth_date and sex):
+        return None
+    return adt.last_name, adt.first_name, adt.birth_date, sex
+
+
+def _same_person(last, first, birth, code):
+    return Member.objects.filter(
+        last_name__iexact=last,
+        first_name__iexact=first,
+        birth_date=birth,
+        sex=code,
+        merged_into__isnull=True,
+    )
+
+
 def demographic_candidates(adt: ADT, limit: int = 2) -> list[Member]:
     """Members with exactly the message's last name, first name, birth date and
     sex; empty when the message lacks any of them."""
-    sex = SEX_CODES.get(adt.sex)
-    if not (adt.last_name and adt.first_name and adt.birth_date and sex):
+    values = _demographics(adt)
+    if values is None:
         return []
     return prepared_list(
         ("transitions.match.demographics", limit),
-        lambda last, first, birth, code: Member.objects.filter(
-            last_name__iexact=last,
-            first_name__iexact=first,
-            birth_date=birth,
-            sex=code,
-            merged_into__isnull=True,
-        ).order_by("pk")[:limit],
-        adt.last_name,
-        adt.first_name,
-        adt.birth_date,
-        sex,
+        lambda *values: _same_person(*values).order_by("pk")[:limit],
+        *values,
     )
+
+
+def _cin_or_demographics(cin, last, first, birth, code):
+    """Rule 1 for one CIN and rule 3, in one query: each row says its rule."""
+    by_cin = (
+        Member.objects.filter(cins__cin=cin)
+        .annotate(rule=Value(1, IntegerField()))
+        .order_by("pk")[:1]
+    )
+    by_person = (
+        _same_person(last, first, birth, code)
+        .annotate(rule=Value(3, IntegerField()))
+        .order_by("pk")[:2]
+    )
+    return by_cin.union(by_person, all=True).order_by("rule", "pk")
 
 
 def match_member(adt: ADT, *, cin_authorities=()) -> Match:
     """The member the message is about, by the rules of the module docstring."""
-    member = _by_cins(cins_in(adt, cin_authorities))
-    if member is not None:
-        return Match(member, "pid3_cin", 1)
+    cins = cins_in(adt, cin_authorities)
+    demographics = _demographics(adt)
+    if len(cins) == 1 and demographics is not None:
+        # The usual message (one CIN, and the demographics): rules 1 and 3 in one
+        # round trip, which an unmatched message, the commonest, needs both of.
+        rows = prepared_list(
+            "transitions.match.cin_or_demographics",
+            _cin_or_demographics,
+            cins[0],
+            *demographics,
+        )
+        if rows and rows[0].rule == 1:
+            return Match(_survivor(rows[0]), "pid3_cin", 1)
+        candidates = rows
+    else:
+        member = _by_cins(cins)
+        if member is not None:
+            return Match(member, "pid3_cin", 1)
+        candidates = None
     member = _by_cins(insurance_cins(adt))
     if member is not None:
         return Match(member, "in1_cin", 1)
-    candidates = demographic_candidates(adt)
+    if candidates is None:
+        candidates = demographic_candidates(adt)
     if len(candidates) == 1:
         return Match(candidates[0], "demographics", 1)
     return Match(None, "", len(candidates))
