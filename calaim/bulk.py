@@ -11,11 +11,12 @@ import enum
 import functools
 from collections.abc import Iterable, Sequence
 
-import psycopg
 from django.db import connection, models
 from django.utils import timezone
 from psycopg import sql
 from psycopg.types.json import Jsonb
+
+from calaim.prepared import preparing_cursor
 
 
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:
@@ -211,12 +212,11 @@ def insert_returning(model, objs: Sequence[models.Model]) -> None:
     fields, head = _plain_insert(model)
     now = timezone.now()
     values = [_value(field, obj, now) for obj in objs for field in fields]
-    # Native $n placeholders and values bound by the server: Django's cursor
-    # binds on the client, which re-parses a statement of more than 50
-    # parameters on every call (psycopg caches only smaller ones) and quotes
-    # every value into it. Django's wrapper stays around it (errors, logging).
-    connection.ensure_connection()
-    with connection._prepare_cursor(psycopg.RawCursor(connection.connection)) as cursor:
+    # Native $n placeholders, values bound and the statement prepared by the
+    # server: Django's cursor binds on the client, which re-parses a statement
+    # of more than 50 parameters on every call (psycopg caches only smaller
+    # ones) and quotes every value into it, and PostgreSQL planned it each time.
+    with preparing_cursor(raw=True) as cursor:
         cursor.execute(f"{head} {_placeholders(len(fields), len(objs))} "
                        f"RETURNING {_pk(model)}", values)  # fmt: skip
         keys = [found[0] for found in cursor.fetchall()]

@@ -29,7 +29,9 @@ import uuid
 from datetime import UTC, date, datetime
 from threading import Lock
 
+import psycopg
 from django.db import connections
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
@@ -44,6 +46,39 @@ def fresh_placeholder(output_field=None) -> RawSQL:
     with `output_field` an expression)."""
     # A constant, replaced before it runs.
     return RawSQL(FRESH_SQL, (), output_field=output_field)  # noqa: S611
+
+
+class _Preparing:
+    """A psycopg cursor that prepares what it runs (see `preparing_cursor`)."""
+
+    def execute(self, query, params=None, *, prepare=True, binary=None):
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+    def _send_query_prepared(self, name, pgq, *, binary=None):
+        # psycopg (3.3) records the statement it ran only when it did not run a
+        # prepared one; Django's query log reads it from there.
+        self._query = pgq
+        return super()._send_query_prepared(name, pgq, binary=binary)
+
+
+class _PreparingCursor(_Preparing, ServerBindingCursor):
+    pass
+
+
+class _PreparingRawCursor(_Preparing, psycopg.RawCursor):
+    pass
+
+
+def preparing_cursor(using: str = "default", *, raw: bool = False):
+    """A cursor of Django's (errors, query log and counts as usual) whose
+    statements are bound and prepared on the server: PostgreSQL plans each once
+    per connection instead of on every run, which for a small read costs more
+    than running it. `%s` placeholders, or with `raw` PostgreSQL's own `$1`.
+    Only for statements run over and over with the same text."""
+    connection = connections[using]
+    connection.ensure_connection()
+    cursor = (_PreparingRawCursor if raw else _PreparingCursor)(connection.connection)
+    return connection._prepare_cursor(cursor)
 
 
 _cache: dict = {}
@@ -119,7 +154,7 @@ class _Prepared:
             before, count = self.fresh_at
             sql = before + fresh_sql + sql[len(before) + len(FRESH_SQL) :]
             params[count:count] = list(fresh_params)
-        with connections[self.db].cursor() as cursor:
+        with preparing_cursor(self.db) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if self.trim:
