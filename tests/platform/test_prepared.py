@@ -118,3 +118,41 @@ def test_a_fresh_expression_may_not_join_other_tables(db):
             member.uuid,
             fresh=Q(county__name="San Diego"),
         )
+
+
+def test_the_statement_is_prepared_on_the_server_and_logged(cast):
+    """PostgreSQL plans a prepared read once per connection; Django's query log
+    (and so every pinned query count) still sees each run with its SQL."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            found = prepared_list(
+                "test.prepared_on_server", _spans, cast.member.pk, date(2000, 1, 1)
+            )
+        assert len(queries.captured_queries) == 1
+        assert queries.captured_queries[0]["sql"].startswith("SELECT")
+    assert _shown(found) == _shown(_spans(cast.member.pk, date(2000, 1, 1)))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s",
+            ['%FROM "members_enrollment"%start_date" >= $2%'],
+        )
+        assert cursor.fetchall() == [(3,)]
+
+
+def test_a_preparing_cursor_reports_database_errors_as_django_does(db):
+    from django.db import IntegrityError, transaction
+
+    from calaim.prepared import preparing_cursor
+
+    with transaction.atomic(), preparing_cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE once (n int PRIMARY KEY)")
+    with (
+        pytest.raises(IntegrityError),
+        transaction.atomic(),
+        preparing_cursor(raw=True) as cursor,
+    ):
+        cursor.execute("INSERT INTO once VALUES ($1), ($2)", [1, 1])
