@@ -13,6 +13,12 @@ Only what the SQL parameters carry may vary (ids, dates, strings): the shape of
 the query (slices, which filters apply, booleans) belongs in `key`. The result
 is a list of instances, exactly what `list(build(*values))` returns.
 
+On PostgreSQL the SQL also runs as a prepared statement (`statement_cursor`):
+the server parses and plans each statement once per connection instead of on
+every request. For the chart's small reads planning cost more than running: the
+17 panel queries spent about 8 ms in the database as plain statements and under
+3 ms prepared.
+
 `fresh`: a part compiled on every call and put in place of
 `fresh_placeholder()` in the built queryset, for a part that must not be cached
 as SQL, such as the access registry's rules, which read the clock themselves.
@@ -25,11 +31,16 @@ to the row (OuterRef in its subqueries) but not join other tables to it.
 """
 
 import re
+import sys
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from threading import Lock
 
-from django.db import connections
+import psycopg
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
@@ -48,6 +59,85 @@ def fresh_placeholder(output_field=None) -> RawSQL:
 
 _cache: dict = {}
 _lock = Lock()
+
+
+class _PreparingCursor(psycopg.Cursor):
+    """Binds parameters server-side and prepares every statement it runs; psycopg
+    keeps the statements per connection (at most `prepared_max`, the least used
+    deallocated first, all of them after a rollback).
+
+    Django turns psycopg's preparing off (`prepare_threshold` None, for
+    connection poolers), which also ignores `prepare=True`; it is switched on
+    only while this cursor executes, so no other statement is prepared."""
+
+    def execute(self, query, params=None, **kwargs):
+        connection = self.connection
+        threshold = connection.prepare_threshold
+        connection.prepare_threshold = sys.maxsize  # never automatically
+        try:
+            return super().execute(query, params, prepare=True, **kwargs)
+        finally:
+            connection.prepare_threshold = threshold
+
+
+@contextmanager
+def statement_cursor(using: str = DEFAULT_DB_ALIAS):
+    """A cursor whose statements PostgreSQL parses and plans once per connection.
+
+    It is Django's cursor wrapper (health check, query log and count, execute
+    wrappers, error translation) around a psycopg cursor that binds parameters
+    on the server (`%s` and `%(name)s` as usual) and prepares the statement.
+    For a fixed SQL text run with new values on a hot path; every other query
+    keeps Django's client-side binding. Off with
+    DATABASE_PREPARED_STATEMENTS=false (behind a transaction-pooling PgBouncer
+    older than 1.21): then it is Django's plain cursor.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    # What connection.cursor() does, with our psycopg cursor in place of the
+    # client-side one Django would create.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = _PreparingCursor(connection.connection)
+        _use_connection_timezone(connection, raw)
+        connection.validate_thread_sharing()
+        cursor = (
+            _LoggedCursor(raw, connection)
+            if connection.queries_logged
+            else connection.make_cursor(raw)
+        )
+    with cursor:
+        yield cursor
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Logs each statement with its values in place, as Django logs a query
+    bound server-side (its own log reads what a client-side cursor sent, which
+    a prepared statement leaves empty)."""
+
+    def execute(self, sql, params=None):
+        try:
+            shown = self.db.ops.compose_sql(sql, params)
+        except psycopg.DataError:
+            shown = sql
+        with self.debug_sql(shown, params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+def _use_connection_timezone(connection, cursor) -> None:
+    """Django's create_cursor: the cursor loads timestamps in the connection's
+    time zone when it has changed since the connection was opened (tests)."""
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != loader.timezone:
+        register_tzloader(connection.timezone, cursor)
 
 
 def _marker(index: int, value):
@@ -119,7 +209,7 @@ class _Prepared:
             before, count = self.fresh_at
             sql = before + fresh_sql + sql[len(before) + len(FRESH_SQL) :]
             params[count:count] = list(fresh_params)
-        with connections[self.db].cursor() as cursor:
+        with statement_cursor(self.db) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if self.trim:

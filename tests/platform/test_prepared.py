@@ -6,10 +6,11 @@ from datetime import date
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import FieldError
+from django.db import connection
 from django.db.models import BooleanField, Q
 
 from calaim import access as registry
-from calaim.prepared import fresh_placeholder, prepared_list
+from calaim.prepared import fresh_placeholder, prepared_list, statement_cursor
 from members.models import Enrollment, Member
 from tests import factories
 
@@ -118,3 +119,40 @@ def test_a_fresh_expression_may_not_join_other_tables(db):
             member.uuid,
             fresh=Q(county__name="San Diego"),
         )
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_sql_runs_as_a_prepared_statement_counted_and_logged_with_its_values(
+    cast, django_assert_num_queries
+):
+    since = date(2000, 1, 1)
+    for _ in range(2):
+        with django_assert_num_queries(1) as captured:
+            found = prepared_list("test.spans", _spans, cast.member.pk, since)
+        assert _shown(found) == _shown(_spans(cast.member.pk, since))
+    [statement] = [s for s in _prepared_statements() if "members_enrollment" in s]
+    assert '"members_enrollment"."member_id" = $1' in statement
+    [logged] = captured.captured_queries
+    assert f'"members_enrollment"."member_id" = {cast.member.pk}' in logged["sql"]
+    assert "'2000-01-01'::date" in logged["sql"]
+
+
+def test_statement_cursor_binds_named_values_on_the_server(db):
+    with statement_cursor() as cursor:
+        cursor.execute(
+            "SELECT %(a)s::int + %(a)s::int, %(b)s::text", {"a": 2, "b": "x"}
+        )
+        assert cursor.fetchone() == (4, "x")
+    assert "SELECT $1::int + $1::int, $2::text" in _prepared_statements()
+
+
+def test_without_prepared_statements_it_is_django_s_plain_cursor(cast, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    found = prepared_list("test.spans", _spans, cast.member.pk, date(2000, 1, 1))
+    assert _shown(found) == _shown(_spans(cast.member.pk, date(2000, 1, 1)))
+    assert not [s for s in _prepared_statements() if "members_enrollment" in s]
