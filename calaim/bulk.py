@@ -16,7 +16,7 @@ from django.utils import timezone
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from calaim.prepared import preparing_cursor
+from calaim.prepared import statement_cursor
 
 
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:
@@ -216,7 +216,7 @@ def insert_returning(model, objs: Sequence[models.Model]) -> None:
     # server: Django's cursor binds on the client, which re-parses a statement
     # of more than 50 parameters on every call (psycopg caches only smaller
     # ones) and quotes every value into it, and PostgreSQL planned it each time.
-    with preparing_cursor(raw=True) as cursor:
+    with statement_cursor(raw=True) as cursor:
         cursor.execute(f"{head} {_placeholders(len(fields), len(objs))} "
                        f"RETURNING {_pk(model)}", values)  # fmt: skip
         keys = [found[0] for found in cursor.fetchall()]

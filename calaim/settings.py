@@ -53,12 +53,9 @@ else:
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# psycopg prepares a statement on the server only when asked (calaim.prepared
-# asks, for the hot per-request reads); Django's default (None) disables even
-# that. A threshold no statement reaches keeps everything else unprepared.
-DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-    "prepare_threshold", 2**31 - 1
-)
+# Hot fixed queries run as server-side prepared statements (calaim.prepared);
+# false behind a transaction-pooling PgBouncer older than 1.21.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DATABASES["default"].setdefault("TEST", {})
 if "CALAIM_TEST_DATABASE" in env.ENVIRON:
     # Lets several test runs share one server without sharing a test database.

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
+from calaim.prepared import statement_cursor
 from care_plans import care_plan_selectors as plan_reads
 from care_plans.cm_views import latest_episode
 from care_plans.forms_careplan import (
@@ -353,7 +354,8 @@ def _builtin_entries(member, before, limit):
     outreach, encounters, care plan versions, care conferences, the care team,
     notices), at most `limit` rows of each, in one query."""
     day, same_day = _day_cursor(before)
-    with connection.cursor() as cursor:
+    # Prepared: planning this query cost several times running it.
+    with statement_cursor() as cursor:
         cursor.execute(
             _timeline_sql(),
             {

@@ -6,10 +6,11 @@ from datetime import date
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import FieldError
+from django.db import connection
 from django.db.models import BooleanField, Q
 
 from calaim import access as registry
-from calaim.prepared import fresh_placeholder, prepared_list
+from calaim.prepared import fresh_placeholder, prepared_list, statement_cursor
 from members.models import Enrollment, Member
 from tests import factories
 
@@ -120,39 +121,67 @@ def test_a_fresh_expression_may_not_join_other_tables(db):
         )
 
 
-def test_the_statement_is_prepared_on_the_server_and_logged(cast):
-    """PostgreSQL plans a prepared read once per connection; Django's query log
-    (and so every pinned query count) still sees each run with its SQL."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(3):
-        with CaptureQueriesContext(connection) as queries:
-            found = prepared_list(
-                "test.prepared_on_server", _spans, cast.member.pk, date(2000, 1, 1)
-            )
-        assert len(queries.captured_queries) == 1
-        assert queries.captured_queries[0]["sql"].startswith("SELECT")
-    assert _shown(found) == _shown(_spans(cast.member.pk, date(2000, 1, 1)))
+def _prepared_statements() -> list[str]:
     with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_sql_runs_as_a_prepared_statement_counted_and_logged_with_its_values(
+    cast, django_assert_num_queries
+):
+    since = date(2000, 1, 1)
+    for _ in range(2):
+        with django_assert_num_queries(1) as captured:
+            found = prepared_list("test.spans", _spans, cast.member.pk, since)
+        assert _shown(found) == _shown(_spans(cast.member.pk, since))
+    [statement] = [s for s in _prepared_statements() if "members_enrollment" in s]
+    assert '"members_enrollment"."member_id" = $1' in statement
+    [logged] = captured.captured_queries
+    assert f'"members_enrollment"."member_id" = {cast.member.pk}' in logged["sql"]
+    assert "'2000-01-01'::date" in logged["sql"]
+
+
+def test_statement_cursor_binds_named_values_on_the_server(db):
+    with statement_cursor() as cursor:
         cursor.execute(
-            "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE %s",
-            ['%FROM "members_enrollment"%start_date" >= $2%'],
+            "SELECT %(a)s::int + %(a)s::int, %(b)s::text", {"a": 2, "b": "x"}
         )
-        assert cursor.fetchall() == [(3,)]
+        assert cursor.fetchone() == (4, "x")
+    assert "SELECT $1::int + $1::int, $2::text" in _prepared_statements()
 
 
-def test_a_preparing_cursor_reports_database_errors_as_django_does(db):
+def test_without_prepared_statements_it_is_django_s_plain_cursor(cast, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    found = prepared_list("test.spans", _spans, cast.member.pk, date(2000, 1, 1))
+    assert _shown(found) == _shown(_spans(cast.member.pk, date(2000, 1, 1)))
+    assert not [s for s in _prepared_statements() if "members_enrollment" in s]
+
+
+def test_a_statement_cursor_raises_django_s_errors_with_either_placeholders(db):
     from django.db import IntegrityError, transaction
 
-    from calaim.prepared import preparing_cursor
-
-    with transaction.atomic(), preparing_cursor() as cursor:
+    with transaction.atomic(), statement_cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE once (n int PRIMARY KEY)")
-    with (
-        pytest.raises(IntegrityError),
-        transaction.atomic(),
-        preparing_cursor(raw=True) as cursor,
+    for raw, sql in (
+        (False, "INSERT INTO once VALUES (%s), (%s)"),
+        (True, "INSERT INTO once VALUES ($1), ($2)"),
     ):
-        cursor.execute("INSERT INTO once VALUES ($1), ($2)", [1, 1])
+        with (
+            pytest.raises(IntegrityError),
+            transaction.atomic(),
+            statement_cursor(raw=raw) as cursor,
+        ):
+            cursor.execute(sql, [1, 1])
+    with statement_cursor(raw=True) as cursor:
+        cursor.execute("INSERT INTO once VALUES ($1), ($2) RETURNING n", [1, 2])
+        assert cursor.fetchall() == [(1,), (2,)]
+    assert "INSERT INTO once VALUES ($1), ($2) RETURNING n" in _prepared_statements()
+
+
+def test_raw_placeholders_without_prepared_statements(db, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    with statement_cursor(raw=True) as cursor:
+        cursor.execute("SELECT $1::int + $2::int", [2, 3])
+        assert cursor.fetchone() == (5,)
+    assert "SELECT $1::int + $2::int" not in _prepared_statements()

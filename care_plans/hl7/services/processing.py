@@ -21,7 +21,7 @@ from calaim.audit.models import AuditAction
 from calaim.audit.services import audit_record
 from calaim.memo import memo_clear, memo_scope
 from calaim.outbox.services import outbox_batch
-from calaim.prepared import preparing_cursor
+from calaim.prepared import statement_cursor
 from care_plans.hl7.models import PROCESSOR_STATUSES, InboundMessage, MessageStatus
 from care_plans.hl7.registry import processor_for
 from care_plans.hl7.services.intake import _setting
@@ -85,7 +85,7 @@ def messages_process(*, message_ids) -> dict[int, str]:
         # flush, which would cost every group a second synchronous commit. Giving
         # up on a message is not: then the flush is asked for again.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        with preparing_cursor() as claiming:
+        with statement_cursor() as claiming:
             claiming.execute(_CLAIM, {"ids": message_ids, "max_attempts": max_attempts})
             claimed = claiming.fetchall()
         given_up = [message_id for message_id, spent in claimed if spent]
@@ -187,7 +187,7 @@ def _write_statuses(messages: list[InboundMessage]) -> None:
         ),
         strict=True,
     )
-    with preparing_cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(_WRITE_STATUSES, [list(column) for column in columns])
 
 
