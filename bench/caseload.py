@@ -13,8 +13,9 @@ assignment and grant rows for "the members I may see". Then it prints, in one ru
 
 1. the caseload page and the member chart through Django's test Client (a care
    manager with ~90 open episodes), median server time and query count, against
-   the same templates rendered from rows fetched with raw SQL; at both sizes, and
-   the growth from the small size to the large one;
+   the same templates rendered from rows fetched with raw SQL (prepared
+   statements, as the app's fixed reads are; --reference-unprepared for plain
+   ones); at both sizes, and the growth from the small size to the large one;
 2. `visible_members(user)` against a plain indexed filter on the same table, and
    guardian's `get_objects_for_user` for reference;
 3. the provider member list API under gunicorn with 8 concurrent keep-alive
@@ -504,8 +505,21 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+# The raw-SQL reference runs its statements prepared, as the app's fixed reads
+# are (calaim.prepared.statement_cursor) and as psycopg itself would after five
+# runs: the comparison is of what each side does in Python, not of whether
+# PostgreSQL plans a statement again. --reference-unprepared: plain statements.
+REFERENCE = {"prepared": True}
+
+
+def _reference_cursor():
+    from calaim.prepared import statement_cursor
+
+    return statement_cursor() if REFERENCE["prepared"] else connection.cursor()
+
+
 def _fetch(sql: str, params) -> list[dict]:
-    with connection.cursor() as cursor:
+    with _reference_cursor() as cursor:
         cursor.execute(sql, params)
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
@@ -1761,7 +1775,7 @@ def measure_pages(size: int, runs: int) -> dict:
         # query of its own, and fills the same caches.
         user = request.user
         user.__dict__.pop("_perm_cache", None)
-        with connection.cursor() as cursor:
+        with _reference_cursor() as cursor:
             cursor.execute(_ROLES_AND_PERMISSIONS, [user.pk] * 3)
             roles, own, grouped = cursor.fetchone()
         user._role_names = frozenset(roles)
@@ -2057,7 +2071,13 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=100, help="per client")
     parser.add_argument("--skip", nargs="*", default=[], choices=["access", "api"])
+    parser.add_argument(
+        "--reference-unprepared",
+        action="store_true",
+        help="the raw-SQL reference without prepared statements",
+    )
     args = parser.parse_args()
+    REFERENCE["prepared"] = not args.reference_unprepared
     small, large = args.sizes or ((2_000, 20_000) if args.quick else (10_000, 100_000))
     access_members = args.access_members or (20_000 if args.quick else 200_000)
     access_rows = args.access_rows or (100_000 if args.quick else 1_000_000)
@@ -2102,6 +2122,10 @@ def main():
         "queries per request) ==="
     )
     print(f"caseload: {pages[0]['page_name']}")
+    print(
+        "raw SQL: the same templates from rows fetched with raw SQL, "
+        + ("prepared" if REFERENCE["prepared"] else "not prepared")
+    )
     print(
         f"{'members':>9} {'caseload':>9} {'page':<9}{'server':>9}{'raw SQL':>9}"
         f"{'ratio':>7}{'queries':>9}{'raw SQL':>9}"
