@@ -57,11 +57,6 @@ PIPE_SIZE = 1 << 20
 # at most). Past that, records are checked against a table in the database.
 REPEAT_MEMORY = 250_000
 ADD, CHANGE, TERMINATION, REINSTATEMENT, AUDIT = "021", "001", "024", "025", "030"
-# Record attributes with few distinct values in a file (see _parse_into).
-SHARED_VALUES = (
-    "maintenance", "maintenance_reason", "first_name", "middle_name", "last_name",
-    "sex", "language", "city", "state", "zip", "county_code", "aid_code",
-)  # fmt: skip
 
 # Member fields an 834 record sets, with the record attribute each comes from.
 MEMBER_FIELDS = {
@@ -364,18 +359,9 @@ def _parse_into(path, out) -> None:
     try:
         for batch in _batches(path):
             states = []
-            # Codes, places and names that many records hold become one object
-            # per batch: pickle writes each once and then refers back to it,
-            # which takes about a quarter off the unpickling in the parent (dates
-            # are shared already, see parse_date).
-            shared = {}
             for record in batch:
                 record.raw = ""  # the importer never reads it; a third of the bytes
-                state = record.__dict__  # half the pickling of the objects
-                for name in SHARED_VALUES:
-                    value = state[name]
-                    state[name] = shared.setdefault(value, value)
-                states.append(state)
+                states.append(record.__dict__)  # half the pickling of the objects
             pickle.dump(("batch", states), out, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as error:  # noqa: BLE001 - raised again in the parent
         try:

@@ -19,6 +19,7 @@ import datetime
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from sys import intern
 
 from calaim.validators import CIN_PATTERN, normalize_cin
 from members.x12.reader import (
@@ -132,6 +133,10 @@ class _RecordParser:
     A segment is its list of elements (the tag first), as SegmentReader.runs()
     gives it; the segments of a record are numbered one after the other, so a
     segment is named by its index and its number is `first` plus that index.
+
+    Codes, places and names are interned: a file repeats them, and one object per
+    value keeps records small and lets pickle (the importer sends records to its
+    writer that way) write a repeated value as a reference to the first.
     """
 
     def __init__(
@@ -246,20 +251,20 @@ class _RecordParser:
                     and not record.language
                     and _element(segment, 1) in ("LD", "LE")
                 ):
-                    record.language = _element(segment, 2)
+                    record.language = intern(_element(segment, 2))
 
         self._read_ins(ins)
         self._read_identity(member_name, ref_0f)
         self._read_birth(dmg, member_name)
         if hd is not None:
             composite = _element(segments[hd], 4).split(self.delimiters.component)[0]
-            record.aid_code = composite[:2] if len(composite) >= 2 else ""
+            record.aid_code = intern(composite[:2]) if len(composite) >= 2 else ""
             if not hd_dates:
                 self.error(
                     hd, "HD", None, "health coverage (HD) without its dates (DTP)"
                 )
         if not record.aid_code and len(ref_1l) >= 4:
-            record.aid_code = ref_1l[2:4]
+            record.aid_code = intern(ref_1l[2:4])
         self._read_spans(dates)
         self._finish_raw()
         return record
@@ -274,9 +279,9 @@ class _RecordParser:
                 "member data without an INS segment (loop 2000 must start with INS)",
             )
             return
-        _, _, _, record.maintenance, record.maintenance_reason = _padded(
-            self.segments[ins], 5
-        )[:5]
+        record.maintenance, record.maintenance_reason = map(
+            intern, _padded(self.segments[ins], 5)[3:5]
+        )
         if record.maintenance not in MAINTENANCE_TYPES:
             self.error(
                 ins,
@@ -297,7 +302,9 @@ class _RecordParser:
             self.error(None, "NM1", None, "no member name segment (NM1*IL)")
         else:
             nm1 = _padded(self.segments[member_name], 10)
-            record.last_name, record.first_name, record.middle_name = nm1[3:6]
+            record.last_name, record.first_name, record.middle_name = map(
+                intern, nm1[3:6]
+            )
             if not record.last_name:
                 self.error(member_name, "NM1", 3, "the member's last name is empty")
         if nm1 is not None and nm1[8] == "ZZ":
@@ -357,20 +364,20 @@ class _RecordParser:
         else:
             record.birth_date = birth
         if sex in SEXES:
-            record.sex = sex
+            record.sex = intern(sex)
         else:
             self.error(dmg, "DMG", 3, f"sex {sex!r} is not F, M or U")
 
     def _read_place(self, index: int) -> None:
         record = self.record
-        _, record.city, record.state, record.zip, _, qualifier, county = _padded(
-            self.segments[index], 7
-        )[:7]
+        n4 = _padded(self.segments[index], 7)
+        record.city, record.state, record.zip = map(intern, n4[1:4])
+        qualifier, county = n4[5], n4[6]
         if qualifier != "CY":
             return
         code = county[:2]
         if len(code) == 2 and code.isdigit() and 1 <= int(code) <= 58:
-            record.county_code = code
+            record.county_code = intern(code)
         else:
             self.error(
                 index,
