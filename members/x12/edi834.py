@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from sys import intern
 
 from calaim.validators import CIN_PATTERN, normalize_cin
 from members.x12.reader import (
@@ -57,6 +58,10 @@ DATE_NAMES = {
     "349": "coverage end",
 }
 PHONE_QUALIFIERS = ("TE", "HP", "CP")
+# Segments that end the member's loops (2000, 2100A, 2300).
+LOOP_ENDS = frozenset({"DSB", "LX", "COB", "LS", "LE", "N1"})
+# The DTP qualifiers a loop's span comes from: (begin, end).
+WANTED_DATES = {"2000": ("356", "357"), "2300": ("348", "349")}
 NORMAL_DELIMITERS = Delimiters("*", ":", "^", "~")
 
 
@@ -123,24 +128,39 @@ def _shown(value: str) -> str:
 
 
 class _RecordParser:
-    """Turns the segments of one loop 2000 into a MemberRecord."""
+    """Turns the segments of one loop 2000 into a MemberRecord.
+
+    A segment is its list of elements (the tag first), as SegmentReader.runs()
+    gives it; the segments of a record are numbered one after the other, so a
+    segment is named by its index and its number is `first` plus that index.
+
+    Codes, places and names are interned: a file repeats them, and one object per
+    value keeps records small and lets pickle (the importer sends records to its
+    writer that way) write a repeated value as a reference to the first.
+    """
 
     def __init__(
         self,
-        segments: list[Segment],
+        first: int,
+        segments: list[list[str]],
         delimiters: Delimiters,
         file_date: datetime.date | None,
+        table: dict | None,
     ):
+        self.first = first
         self.segments = segments
         self.delimiters = delimiters
         self.file_date = file_date
-        first = segments[0]
-        self.record = MemberRecord(segment_number=first.number)
+        self.table = table  # _normalizing_table(delimiters), made once per file
+        self.record = MemberRecord(segment_number=first)
         self.errors = self.record.errors
         self.masked: dict[int, set[int]] = {}  # segment index -> masked positions
+        # Segments the content hash leaves out in part or whole (HASH_SKIPPED_*).
+        self.bookkeeping: list[int] = []
 
-    def error(self, segment: Segment | None, tag: str, element, reason: str) -> None:
-        number = segment.number if segment is not None else self.record.segment_number
+    def error(self, index: int | None, tag: str, element, reason: str) -> None:
+        """A fault of the segment at `index`, or of the record when None."""
+        number = self.first if index is None else self.first + index
         self.errors.append(RecordError(number, tag, element, reason))
 
     def mask(self, index: int, position: int) -> None:
@@ -148,49 +168,23 @@ class _RecordParser:
 
     def parse(self) -> MemberRecord:
         record = self.record
+        segments = self.segments
+        # Indexes of the segments read once all are seen.
         ins = ref_0f = member_name = dmg = hd = None
         loop = "2000"
-        dates: dict[str, tuple[datetime.date, Segment]] = {}
+        dates: dict[str, tuple[datetime.date, int]] = {}
         hd_dates = 0
         ref_1l = ""
-        for index, segment in enumerate(self.segments):
-            tag = segment.tag
-            if tag == "INS" and index == 0:
-                ins = segment
-            elif tag == "NM1":
-                qualifier = segment.get(1)
-                if qualifier in ("IL", "74") and member_name is None:
-                    loop = "2100A"
-                    member_name = segment
-                else:
-                    loop = "other"
-                    if qualifier in ("IL", "74"):
-                        self.error(
-                            segment,
-                            "NM1",
-                            None,
-                            "a second member name in one record: the next "
-                            "member's INS is missing",
-                        )
-                if segment.get(8) == "34":  # NM109 is an SSN
-                    self.mask(index, 9)
-                elif (
-                    qualifier in ("IL", "74")
-                    and not _is_cin(segment.get(9))
-                    and _shown(segment.get(9)) == "(not shown)"
-                ):
-                    self.mask(index, 9)  # an SSN-shaped value under ZZ
-            elif tag == "HD":
-                loop = "other" if hd is not None else "2300"
-                hd = hd or segment
-            elif tag in ("DSB", "LX", "COB", "LS", "LE", "N1"):
-                loop = "other"
-            elif tag == "REF":
-                qualifier = segment.get(1)
-                value = segment.get(2)
+        # The most frequent tags first (each branch names its own tag, so their
+        # order changes nothing else).
+        for index, segment in enumerate(segments):
+            tag = segment[0]
+            if tag == "REF":
+                qualifier = segment[1] if len(segment) > 1 else ""
+                value = segment[2] if len(segment) > 2 else ""
                 if qualifier == "0F":
-                    if loop == "2000":
-                        ref_0f = ref_0f or segment
+                    if loop == "2000" and ref_0f is None:
+                        ref_0f = index
                     if not _is_cin(value):
                         self.mask(index, 2)  # the SSN/MEDS ID, wherever it sits
                 elif qualifier == "Q4":
@@ -203,52 +197,91 @@ class _RecordParser:
             elif tag == "DTP":
                 if loop == "2300":
                     hd_dates += 1
-                self._read_date(segment, loop, dates)
+                if _element(segment, 1) in HASH_SKIPPED_DATES:
+                    self.bookkeeping.append(index)
+                self._read_date(index, loop, dates)
+            elif tag == "NM1":
+                nm1 = _padded(segment, 10)
+                qualifier = nm1[1]
+                if qualifier in ("IL", "74") and member_name is None:
+                    loop = "2100A"
+                    member_name = index
+                else:
+                    loop = "other"
+                    if qualifier in ("IL", "74"):
+                        self.error(
+                            index,
+                            "NM1",
+                            None,
+                            "a second member name in one record: the next "
+                            "member's INS is missing",
+                        )
+                if nm1[8] == "34":  # NM109 is an SSN
+                    self.mask(index, 9)
+                elif (
+                    qualifier in ("IL", "74")
+                    and not _is_cin(nm1[9])
+                    and _shown(nm1[9]) == "(not shown)"
+                ):
+                    self.mask(index, 9)  # an SSN-shaped value under ZZ
+            elif tag == "HD":
+                loop = "other" if hd is not None else "2300"
+                if hd is None:
+                    hd = index
+                self.bookkeeping.append(index)
+            elif tag == "INS":
+                if index == 0:
+                    ins = index
+                self.bookkeeping.append(index)
+            elif tag in LOOP_ENDS:
+                loop = "other"
             elif loop == "2100A":
                 if tag == "DMG":
-                    dmg = dmg or segment
+                    if dmg is None:
+                        dmg = index
                 elif tag == "N3":
-                    record.address_line1 = segment.get(1)
-                    record.address_line2 = segment.get(2)
+                    record.address_line1 = segment[1] if len(segment) > 1 else ""
+                    record.address_line2 = segment[2] if len(segment) > 2 else ""
                 elif tag == "N4":
-                    self._read_place(segment)
-                elif tag == "PER" and segment.get(1) == "IP":
-                    record.phone = self._phone(segment)
+                    self._read_place(index)
+                elif tag == "PER" and _element(segment, 1) == "IP":
+                    record.phone = _phone(segment)
                 elif (
                     tag == "LUI"
                     and not record.language
-                    and segment.get(1) in ("LD", "LE")
+                    and _element(segment, 1) in ("LD", "LE")
                 ):
-                    record.language = segment.get(2)
+                    record.language = intern(_element(segment, 2))
 
         self._read_ins(ins)
         self._read_identity(member_name, ref_0f)
         self._read_birth(dmg, member_name)
         if hd is not None:
-            composite = hd.get(4).split(self.delimiters.component)[0]
-            record.aid_code = composite[:2] if len(composite) >= 2 else ""
+            composite = _element(segments[hd], 4).split(self.delimiters.component)[0]
+            record.aid_code = intern(composite[:2]) if len(composite) >= 2 else ""
             if not hd_dates:
                 self.error(
                     hd, "HD", None, "health coverage (HD) without its dates (DTP)"
                 )
         if not record.aid_code and len(ref_1l) >= 4:
-            record.aid_code = ref_1l[2:4]
+            record.aid_code = intern(ref_1l[2:4])
         self._read_spans(dates)
         self._finish_raw()
         return record
 
-    def _read_ins(self, ins: Segment | None) -> None:
+    def _read_ins(self, ins: int | None) -> None:
         record = self.record
         if ins is None:
             self.error(
-                self.segments[0],
+                0,
                 "INS",
                 None,
                 "member data without an INS segment (loop 2000 must start with INS)",
             )
             return
-        record.maintenance = ins.get(3)
-        record.maintenance_reason = ins.get(4)
+        record.maintenance, record.maintenance_reason = map(
+            intern, _padded(self.segments[ins], 5)[3:5]
+        )
         if record.maintenance not in MAINTENANCE_TYPES:
             self.error(
                 ins,
@@ -258,22 +291,24 @@ class _RecordParser:
                 "024 termination, 025 reinstatement or 030 audit",
             )
 
-    def _read_identity(self, member_name: Segment | None, ref_0f: Segment | None):
+    def _read_identity(self, member_name: int | None, ref_0f: int | None):
         record = self.record
         if ref_0f is None:
             self.error(
                 None, "REF", None, "no REF*0F subscriber identifier (required by 834)"
             )
+        nm1 = None
         if member_name is None:
             self.error(None, "NM1", None, "no member name segment (NM1*IL)")
         else:
-            record.last_name = member_name.get(3)
-            record.first_name = member_name.get(4)
-            record.middle_name = member_name.get(5)
+            nm1 = _padded(self.segments[member_name], 10)
+            record.last_name, record.first_name, record.middle_name = map(
+                intern, nm1[3:6]
+            )
             if not record.last_name:
                 self.error(member_name, "NM1", 3, "the member's last name is empty")
-        if member_name is not None and member_name.get(8) == "ZZ":
-            value = normalize_cin(member_name.get(9))
+        if nm1 is not None and nm1[8] == "ZZ":
+            value = normalize_cin(nm1[9])
             if not value:
                 self.error(member_name, "NM1", 9, "NM108 is ZZ but the CIN is empty")
             elif CIN_PATTERN.match(value):
@@ -287,17 +322,19 @@ class _RecordParser:
                     "digits, a letter; or a 14-character BIC ID)",
                 )
             return
-        if ref_0f is not None and _is_cin(ref_0f.get(2)):
-            record.cin = normalize_cin(ref_0f.get(2))
-            return
+        if ref_0f is not None:
+            value = _element(self.segments[ref_0f], 2)
+            if _is_cin(value):
+                record.cin = normalize_cin(value)
+                return
         self.error(
-            member_name or ref_0f,
+            member_name if member_name is not None else ref_0f,
             "NM1" if member_name is not None else "REF",
             9 if member_name is not None else 2,
             "no CIN: NM1*IL has no NM108 ZZ identifier and REF*0F does not hold a CIN",
         )
 
-    def _read_birth(self, dmg: Segment | None, member_name: Segment | None) -> None:
+    def _read_birth(self, dmg: int | None, member_name: int | None) -> None:
         record = self.record
         if dmg is None:
             if member_name is not None:
@@ -307,14 +344,12 @@ class _RecordParser:
             else:
                 self.error(None, "DMG", None, "the birth date is missing")
             return
-        value = dmg.get(2)
-        birth = parse_date(value) if dmg.get(1) == "D8" else None
+        _, form, value, sex = _padded(self.segments[dmg], 4)[:4]
+        birth = parse_date(value) if form == "D8" else None
         if not value:
             self.error(dmg, "DMG", 2, "the birth date is empty")
-        elif dmg.get(1) != "D8":
-            self.error(
-                dmg, "DMG", 1, f"date format {dmg.get(1)!r} is not D8 (CCYYMMDD)"
-            )
+        elif form != "D8":
+            self.error(dmg, "DMG", 1, f"date format {form!r} is not D8 (CCYYMMDD)")
         elif birth is None:
             self.error(dmg, "DMG", 2, f"birth date {value} is not a real date")
         elif birth < EARLIEST_BIRTH:
@@ -328,71 +363,70 @@ class _RecordParser:
             )
         else:
             record.birth_date = birth
-        sex = dmg.get(3)
         if sex in SEXES:
-            record.sex = sex
+            record.sex = intern(sex)
         else:
             self.error(dmg, "DMG", 3, f"sex {sex!r} is not F, M or U")
 
-    def _read_place(self, n4: Segment) -> None:
+    def _read_place(self, index: int) -> None:
         record = self.record
-        record.city = n4.get(1)
-        record.state = n4.get(2)
-        record.zip = n4.get(3)
-        if n4.get(5) != "CY":
+        n4 = _padded(self.segments[index], 7)
+        record.city, record.state, record.zip = map(intern, n4[1:4])
+        qualifier, county = n4[5], n4[6]
+        if qualifier != "CY":
             return
-        code = n4.get(6)[:2]
+        code = county[:2]
         if len(code) == 2 and code.isdigit() and 1 <= int(code) <= 58:
-            record.county_code = code
+            record.county_code = intern(code)
         else:
             self.error(
-                n4,
+                index,
                 "N4",
                 6,
                 f"county code {code!r} is not a California county code (01-58)",
             )
 
-    def _phone(self, per: Segment) -> str:
-        numbers = {per.get(position): per.get(position + 1) for position in (3, 5, 7)}
-        for qualifier in PHONE_QUALIFIERS:
-            if numbers.get(qualifier):
-                return numbers[qualifier]
-        return ""
-
-    def _read_date(self, dtp: Segment, loop: str, dates: dict) -> None:
-        qualifier, form, value = dtp.get(1), dtp.get(2), dtp.get(3)
-        name = DATE_NAMES.get(qualifier, f"DTP*{qualifier} date")
+    def _read_date(self, index: int, loop: str, dates: dict) -> None:
+        _, qualifier, form, value = _padded(self.segments[index], 4)[:4]
         if form == "D8":
             parts = [value]
         elif form == "RD8":
             parts = value.split("-")
             if len(parts) != 2:
                 self.error(
-                    dtp, "DTP", 3, f"{name} range {value!r} is not CCYYMMDD-CCYYMMDD"
+                    index,
+                    "DTP",
+                    3,
+                    f"{_date_name(qualifier)} range {value!r} is not CCYYMMDD-CCYYMMDD",
                 )
                 return
         else:
-            self.error(dtp, "DTP", 2, f"date format {form!r} is not D8 or RD8")
+            self.error(index, "DTP", 2, f"date format {form!r} is not D8 or RD8")
             return
-        parsed = []
-        for part in parts:
-            day = parse_date(part)
-            if day is None:
-                self.error(dtp, "DTP", 3, f"{name} {part!r} is not a real date")
-                return
-            parsed.append(day)
+        parsed = [parse_date(part) for part in parts]
+        if None in parsed:
+            part = parts[parsed.index(None)]
+            self.error(
+                index, "DTP", 3, f"{_date_name(qualifier)} {part!r} is not a real date"
+            )
+            return
         if len(parsed) == 2 and parsed[1] < parsed[0]:
-            self.error(dtp, "DTP", 3, f"{name} range {value} ends before it begins")
+            self.error(
+                index,
+                "DTP",
+                3,
+                f"{_date_name(qualifier)} range {value} ends before it begins",
+            )
             return
-        wanted = {"2000": ("356", "357"), "2300": ("348", "349")}.get(loop, ())
+        wanted = WANTED_DATES.get(loop, ())
         if qualifier not in wanted or qualifier in dates:
             return
         if form == "RD8":  # a range gives the begin and the end at once
             begin, end = wanted
-            dates.setdefault(begin, (parsed[0], dtp))
-            dates.setdefault(end, (parsed[1], dtp))
+            dates.setdefault(begin, (parsed[0], index))
+            dates.setdefault(end, (parsed[1], index))
         else:
-            dates[qualifier] = (parsed[0], dtp)
+            dates[qualifier] = (parsed[0], index)
 
     def _read_spans(self, dates: dict) -> None:
         record = self.record
@@ -427,52 +461,107 @@ class _RecordParser:
             )
 
     def _finish_raw(self) -> None:
-        """Re-join with * : ^ ~, masking SSNs; hash the same text minus bookkeeping."""
-        delimiters = self.delimiters
-        table = None
-        if (delimiters.component, delimiters.repetition) != (":", "^"):
-            replacements = {delimiters.component: ":"}
-            if delimiters.repetition:
-                replacements[delimiters.repetition] = "^"
-            table = str.maketrans(replacements)
-        masked = self.masked
-        raw_parts = []
-        hash_parts = []
-        for index, segment in enumerate(self.segments):
-            elements = segment.elements
-            if index in masked or elements[-1] == "" or table is not None:
-                elements = list(elements)
-                while len(elements) > 1 and elements[-1] == "":
-                    elements.pop()
-                for position in masked.get(index, ()):
-                    if position < len(elements) and elements[position]:
-                        elements[position] = MASK
-                if table is not None:
-                    elements = [element.translate(table) for element in elements]
-            text = "*".join(elements)
-            raw_parts.append(text)
-            tag = segment.tag
-            if tag in HASH_SKIPPED_ELEMENTS:
-                skipped = HASH_SKIPPED_ELEMENTS[tag]
-                text = "*".join(
-                    "" if position in skipped else element
-                    for position, element in enumerate(elements)
-                )
-            elif tag == "DTP" and segment.get(1) in HASH_SKIPPED_DATES:
-                continue
-            hash_parts.append(text)
-        self.record.raw = "~".join(raw_parts) + "~"
-        self.record.content_hash = hashlib.sha256(
-            ("~".join(hash_parts) + "~").encode()
-        ).hexdigest()
+        """Re-join with * : ^ ~, masking SSNs; hash the same text minus bookkeeping.
+
+        Most segments are joined as they are; only those that differ from a plain
+        join (masked, with empty trailing elements, or in a file with other
+        component or repetition separators) are rebuilt one by one.
+        """
+        segments = self.segments
+        table = self.table
+        normalized = {
+            index: _normalized(segments[index], positions, table)
+            for index, positions in self.masked.items()
+        }
+        parts = list(map("*".join, segments))
+        for index, elements in normalized.items():
+            parts[index] = "*".join(elements)
+        raw = "~".join(parts) + "~"
+        # Empty trailing elements leave "*~" in a plain join: those segments, and
+        # all of them when the separators differ, are rebuilt as well.
+        if table is not None or "*~" in raw:
+            for index, segment in enumerate(segments):
+                if index not in normalized and (segment[-1] == "" or table is not None):
+                    normalized[index] = elements = _normalized(segment, (), table)
+                    parts[index] = "*".join(elements)
+            raw = "~".join(parts) + "~"
+        self.record.raw = raw
+        # The content hash leaves out maintenance bookkeeping (HASH_SKIPPED_*).
+        hashed = list(parts)
+        for index in self.bookkeeping:
+            segment = segments[index]
+            skipped = HASH_SKIPPED_ELEMENTS.get(segment[0])
+            if skipped:
+                elements = list(normalized.get(index, segment))
+                for position in skipped:
+                    if position < len(elements):
+                        elements[position] = ""
+                hashed[index] = "*".join(elements)
+            elif _element(segment, 1) in HASH_SKIPPED_DATES:
+                hashed[index] = None
+        if None in hashed:
+            hashed = [part for part in hashed if part is not None]
+        text = "~".join(hashed) + "~"
+        self.record.content_hash = hashlib.sha256(text.encode()).hexdigest()
 
 
-def _is_header(segment: Segment) -> bool:
-    tag = segment.tag
+def _normalizing_table(delimiters: Delimiters) -> dict | None:
+    """The translation to the usual : and ^ separators, None when not needed."""
+    if (delimiters.component, delimiters.repetition) == (":", "^"):
+        return None
+    replacements = {delimiters.component: ":"}
+    if delimiters.repetition:
+        replacements[delimiters.repetition] = "^"
+    return str.maketrans(replacements)
+
+
+def _normalized(
+    segment: list[str], masked: Iterable[int], table: dict | None
+) -> list[str]:
+    """The elements as raw shows them: without empty trailing elements, with the
+    masked positions masked, in the usual separators."""
+    elements = list(segment)
+    while len(elements) > 1 and elements[-1] == "":
+        elements.pop()
+    for position in masked:
+        if position < len(elements) and elements[position]:
+            elements[position] = MASK
+    if table is not None:
+        elements = [element.translate(table) for element in elements]
+    return elements
+
+
+def _element(segment: list[str], position: int) -> str:
+    """Element at `position` (1-based like X12's XX01), "" when absent."""
+    return segment[position] if position < len(segment) else ""
+
+
+def _padded(segment: list[str], length: int) -> list[str]:
+    """The segment with at least `length` entries, absent elements read as "":
+    one call per segment instead of one per element read."""
+    missing = length - len(segment)
+    return segment + [""] * missing if missing > 0 else segment
+
+
+def _date_name(qualifier: str) -> str:
+    return DATE_NAMES.get(qualifier) or f"DTP*{qualifier} date"
+
+
+def _phone(per: list[str]) -> str:
+    # PER03/04, 05/06 and 07/08 are qualifier and number; a later pair wins.
+    numbers = dict(zip(per[3:9:2], per[4:9:2], strict=False))
+    for qualifier in PHONE_QUALIFIERS:
+        if numbers.get(qualifier):
+            return numbers[qualifier]
+    return ""
+
+
+def _is_header(segment: list[str]) -> bool:
+    tag = segment[0]
     if tag in HEADER_TAGS:
         return True
     qualifiers = HEADER_QUALIFIERS.get(tag)
-    return qualifiers is not None and segment.get(1) in qualifiers
+    return qualifiers is not None and _element(segment, 1) in qualifiers
 
 
 def iter_member_records(
@@ -486,23 +575,46 @@ def iter_member_records(
     """
     reader = SegmentReader(source, chunk_size=chunk_size)
     envelope = Envelope()
-    current: list[Segment] | None = None
+    watched = Envelope.WATCHED
+    make = tuple.__new__  # Segment(...) without NamedTuple's extra call layer
+    current: list[list[str]] | None = None
+    first = 0  # number of current's first segment
     file_date = None
-    for segment in reader:
-        envelope.feed(segment)
-        tag = segment.tag
-        if tag == "INS":
-            if current:
-                yield _RecordParser(current, reader.delimiters, file_date).parse()
-            current = [segment]
-        elif tag == "SE":
-            if current:
-                yield _RecordParser(current, reader.delimiters, file_date).parse()
-            current = None
-        elif current is not None:
-            current.append(segment)
-        elif tag == "BGN":
-            file_date = parse_date(segment.get(3))
-        elif envelope.st is not None and tag != "ST" and not _is_header(segment):
-            current = [segment]  # member data that lost its INS
+    # Inside a transaction, past its BGN, a segment the envelope does not watch
+    # only counts: those are counted in bulk when the next segment is fed.
+    inside = False
+    number = fed = 0  # fed: number of the last segment fed to the envelope
+    for start, segments in reader.runs():
+        delimiters = reader.delimiters
+        table = _normalizing_table(delimiters)
+        number = start - 1
+        for segment in segments:
+            number += 1
+            tag = segment[0]
+            if not inside or tag in watched:
+                envelope.count(number - fed - 1)
+                envelope.feed(make(Segment, (number, tag, segment)))
+                fed = number
+                inside = envelope.counts_only()
+            if tag == "INS":
+                if current:
+                    yield _RecordParser(
+                        first, current, delimiters, file_date, table
+                    ).parse()
+                current = [segment]
+                first = number
+            elif tag == "SE":
+                if current:
+                    yield _RecordParser(
+                        first, current, delimiters, file_date, table
+                    ).parse()
+                current = None
+            elif current is not None:
+                current.append(segment)
+            elif tag == "BGN":
+                file_date = parse_date(_element(segment, 3))
+            elif envelope.st is not None and tag != "ST" and not _is_header(segment):
+                current = [segment]  # member data that lost its INS
+                first = number
+    envelope.count(number - fed)
     envelope.finish()

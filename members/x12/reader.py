@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import datetime
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ ISA_WIDTHS = (3, 2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 # No real segment comes near this; a longer one means a wrong terminator, and
 # refusing it keeps memory bounded.
 MAX_SEGMENT_LENGTH = 100_000
+# Segments handed on at a time by SegmentReader.runs().
+RUN_LENGTH = 1000
 FILE_KINDS = {"2": "change", "4": "verify", "RX": "replace"}
 NEWLINES = "\r\n"
 
@@ -138,16 +141,31 @@ class SegmentReader:
         return nullcontext(self.source)
 
     def __iter__(self) -> Iterator[Segment]:
-        with self._open() as stream:
-            yield from self._segments(stream)
+        make = tuple.__new__  # Segment(...) without NamedTuple's extra call layer
+        for number, segments in self.runs():
+            for elements in segments:
+                yield make(Segment, (number, elements[0], elements))
+                number += 1
 
     def pieces(self) -> Iterator[tuple[int, str, str]]:
         """(number, tag, text) of each segment, its elements not yet split: the
         envelope check needs only the tag of most segments."""
         with self._open() as stream:
-            yield from self._segments(stream, split=False)
+            for number, texts in self._runs(stream, split=False):
+                separator = self.delimiters.element
+                for text in texts:
+                    yield number, text.partition(separator)[0], text
+                    number += 1
 
-    def _segments(self, stream: BinaryIO, *, split: bool = True) -> Iterator:
+    def runs(self) -> Iterator[tuple[int, list[list[str]]]]:
+        """The segments read from each chunk, as lists of elements (the tag
+        first), with the number of the first of them; they are numbered without
+        gaps. The member-record reader walks these lists itself: no Python
+        object and no generator step per segment, which were a third of it."""
+        with self._open() as stream:
+            yield from self._runs(stream, split=True)
+
+    def _runs(self, stream: BinaryIO, *, split: bool) -> Iterator[tuple[int, list]]:
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         pending = ""
         # Read until the ISA is complete (a tiny chunk size needs several reads).
@@ -163,35 +181,40 @@ class SegmentReader:
             raise X12Error("not an X12 file: it does not start with an ISA segment")
         self.delimiters = delimiters = Delimiters.from_isa(pending)
         terminator, separator = delimiters.segment, delimiters.element
-        make = tuple.__new__  # Segment(...) without NamedTuple's extra call layer
-        number = 0
+        number = 0  # segments before this chunk's
         tag = ""
+        checked_tags: set[str] = set()
         while True:
             # Newlines between segments are tolerated; most files have none.
-            strip = "\n" in pending or "\r" in pending
-            pieces = pending.split(terminator)
-            pending = pieces.pop()
-            for piece in pieces:
-                if strip:
-                    piece = piece.strip(NEWLINES)
-                if not piece:
-                    continue
-                number += 1
+            newlines = "\n" in pending or "\r" in pending
+            texts = pending.split(terminator)
+            pending = texts.pop()
+            if newlines:
+                texts = [text.strip(NEWLINES) for text in texts]
+            if "" in texts:  # empty segments are skipped, not numbered
+                texts = [text for text in texts if text]
+            # In runs of RUN_LENGTH: a whole chunk's segments alive at once made
+            # the garbage collector's full passes slow.
+            for start in range(0, len(texts), RUN_LENGTH):
+                run = texts[start : start + RUN_LENGTH]
                 if split:
-                    elements = piece.split(separator)
-                    tag = elements[0]
+                    items = [text.split(separator) for text in run]
+                    tags = [elements[0] for elements in items]
                 else:
-                    tag = piece.partition(separator)[0]
-                if not (2 <= len(tag) <= 3 and tag.isalnum() and tag.isupper()):
+                    items = run
+                    tags = [text.partition(separator)[0] for text in run]
+                bad = _first_bad_tag(tags, checked_tags)
+                if bad is not None:
+                    if bad:
+                        yield number + 1, items[:bad]
                     raise X12Error(
-                        f"{tag[:10]!r} is not a segment identifier (is the file "
-                        "corrupt or cut?)",
-                        number,
+                        f"{tags[bad][:10]!r} is not a segment identifier (is the "
+                        "file corrupt or cut?)",
+                        number + bad + 1,
                     )
-                if split:
-                    yield make(Segment, (number, tag, elements))
-                else:
-                    yield number, tag, piece
+                yield number + 1, items
+                number += len(items)
+                tag = tags[-1]
             if len(pending) > MAX_SEGMENT_LENGTH:
                 raise X12Error(
                     f"segment longer than {MAX_SEGMENT_LENGTH} characters: the "
@@ -217,6 +240,20 @@ class SegmentReader:
                 number,
                 tag,
             )
+
+
+def _is_tag(tag: str) -> bool:
+    return 2 <= len(tag) <= 3 and tag.isalnum() and tag.isupper()
+
+
+def _first_bad_tag(tags: list[str], checked: set[str]) -> int | None:
+    """Index of the first tag that is not a segment identifier, None when all
+    are. A file uses a few dozen tags: each is checked once, in `checked`."""
+    new = set(tags) - checked
+    if all(_is_tag(tag) for tag in new):
+        checked |= new
+        return None
+    return next(index for index, tag in enumerate(tags) if not _is_tag(tag))
 
 
 def iter_segments(source: Source, *, chunk_size: int = CHUNK_SIZE) -> Iterator[Segment]:
@@ -246,11 +283,19 @@ class EnvelopeSummary:
         return FILE_KINDS.get(self.file_kind, self.file_kind)
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def parse_date(value: str) -> datetime.date | None:
-    """CCYYMMDD to a date; None when it is not a real calendar date."""
+    """CCYYMMDD to a date; None when it is not a real calendar date.
+
+    Cached: a file repeats its dates (spans begin on the first of a month), and
+    one date object per value also lets pickle send a repeated date as a
+    reference to the first (the 834 importer pickles records in batches).
+    """
     if len(value) != 8 or not value.isdigit():
         return None
     try:
+        if value.isascii():  # CCYYMMDD is ISO 8601's basic form: parsed in C
+            return datetime.date.fromisoformat(value)
         return datetime.date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
         return None
@@ -363,6 +408,15 @@ class Envelope:
                 segment.number,
                 tag,
             )
+
+    def counts_only(self) -> bool:
+        """Whether feed() would only count a segment that is not WATCHED."""
+        return self.st is not None and not self._expect_bgn
+
+    def count(self, segments: int) -> None:
+        """feed() for that many segments that are not WATCHED, while counts_only()."""
+        self.segments += segments
+        self.segments_in_transaction += segments
 
     def feed_piece(self, number: int, tag: str, text: str, separator: str) -> None:
         """feed() for a segment not yet split into elements (SegmentReader.pieces):
