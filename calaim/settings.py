@@ -132,7 +132,9 @@ WSGI_APPLICATION = "calaim.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's, rendering on a fresh frame-stack chunk (calaim.web.stack).
+        "BACKEND": "calaim.web.templates.DjangoTemplates",
+        "NAME": "django",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
