@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from calaim import celery_app
 from calaim.accounts import roles
@@ -323,7 +324,10 @@ def test_uploading_the_same_bytes_again_says_when_they_were_imported(
     assert notice, "no notice about the earlier copy"
     assert "This file (same sha256) was already imported on" in notice.group(0)
     assert reverse("enrollment_file_detail", args=[first.uuid]) in notice.group(0)
-    assert first.received_at.strftime("%Y-%m-%d") in notice.group(0)
+    # Shown in the plan's time zone: after 16:00 in California it is already
+    # the next day in UTC.
+    shown = timezone.localtime(first.received_at).strftime("%Y-%m-%d %H:%M")
+    assert shown in notice.group(0)
     assert summary(body)["Unchanged"] == "4"
 
 
