@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -296,12 +297,10 @@ def messages_receive(
         if decision is not None
     }
     try:
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                insert_returning(InboundMessage, list(rows.values()))
-        else:
-            # One statement outside a transaction block commits by itself, whole
-            # or not at all: no BEGIN and COMMIT round trips on the listener's path.
+        # One statement outside a transaction block commits by itself, whole or
+        # not at all: no BEGIN and COMMIT round trips on the listener's path.
+        # Inside a caller's transaction, a savepoint keeps a refusal local.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
             insert_returning(InboundMessage, list(rows.values()))
     except IntegrityError as error:
         if _constraint(error) != ACCEPTED_ONCE:
