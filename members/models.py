@@ -17,6 +17,20 @@ from guardian.models import UserObjectPermissionBase
 from calaim.accounts.models import County, Organization
 from calaim.validators import validate_cin
 
+# The 58 DHCS county codes (01-58, alphabetical; DOMAIN.md §6), which the County
+# table holds and nothing adds to. Member and enrollment rows check their county
+# code against them with a CHECK constraint instead of a foreign key: the same
+# rule, without a foreign-key trigger per row (two of the nine the 834 import
+# paid for each member it added; bench/import_834.py).
+COUNTY_CODES = [f"{number:02d}" for number in range(1, 59)]
+
+
+def county_code_check(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=models.Q(county__isnull=True) | models.Q(county__in=COUNTY_CODES),
+        name=name,
+    )
+
 
 class Sex(models.TextChoices):
     FEMALE = "F", "Female"
@@ -63,6 +77,7 @@ class Member(models.Model):
         blank=True,
         related_name="+",
         db_index=False,  # nothing looks members up by county alone
+        db_constraint=False,  # see COUNTY_CODES
     )
     is_homeless = models.BooleanField("experiencing homelessness", default=False)
     race_ethnicity = ArrayField(
@@ -101,6 +116,7 @@ class Member(models.Model):
                 name="member_names_trgm",
             ),
         ]
+        constraints = [county_code_check("member_county_is_a_dhcs_code")]
 
     def __str__(self):
         return f"{self.last_name}, {self.first_name}"
@@ -167,7 +183,11 @@ class Enrollment(models.Model):
         db_index=False,
     )
     county = models.ForeignKey(
-        County, on_delete=models.PROTECT, related_name="+", db_index=False
+        County,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # see COUNTY_CODES
     )
     aid_code = models.CharField(max_length=2, blank=True, default="")
     start_date = models.DateField()
@@ -198,6 +218,7 @@ class Enrollment(models.Model):
                 | models.Q(end_date__gte=models.F("start_date")),
                 name="enrollment_ends_after_it_starts",
             ),
+            county_code_check("enrollment_county_is_a_dhcs_code"),
             # And `enrollment_spans_do_not_overlap`, an exclusion constraint on
             # (member =, plan =, daterange(start_date, end_date, '[]') &&), created
             # in migration 0004 with SQL (btree_gist).
@@ -463,9 +484,6 @@ class MemberPlanSnapshot(models.Model):
         Organization, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     content_hash = models.CharField(max_length=64)
-    source_file = models.ForeignKey(
-        EnrollmentFile, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
 
     class Meta:
         constraints = [

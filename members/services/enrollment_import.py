@@ -887,17 +887,16 @@ class _Importer:
         # A member added in this batch has no snapshot yet: a plain COPY.
         bulk.copy_rows(
             MemberPlanSnapshot._meta.db_table,
-            ("member_id", "plan_id", "content_hash", "source_file_id"),
-            [(m.pk, self.plan_id, h, self.file.pk)
+            ("member_id", "plan_id", "content_hash"),
+            [(m.pk, self.plan_id, h)
              for m, h in snapshot_rows.values() if isinstance(m, _NewMember)],
         )  # fmt: skip
         bulk.copy_upsert(
             MemberPlanSnapshot,
-            (MemberPlanSnapshot(member_id=m.pk, plan_id=self.plan_id, content_hash=h,
-                                source_file=self.file)
+            (MemberPlanSnapshot(member_id=m.pk, plan_id=self.plan_id, content_hash=h)
              for m, h in snapshot_rows.values() if not isinstance(m, _NewMember)),
             conflict_fields=["member", "plan"],
-            update_fields=["content_hash", "source_file"],
+            update_fields=["content_hash"],
         )  # fmt: skip
 
     # The audit roster --------------------------------------------------------------

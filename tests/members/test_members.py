@@ -209,6 +209,21 @@ def test_overlapping_spans_for_one_member_and_plan_are_refused(cast):
     )
 
 
+@pytest.mark.parametrize("code", ["00", "59", "99", "6", "AB"])
+def test_a_county_code_outside_the_58_dhcs_codes_is_refused(cast, code):
+    """A CHECK constraint, not a foreign key, holds county codes to 01-58."""
+    span = cast.member.enrollments.get()
+    refused = pytest.raises(IntegrityError, match="county_is_a_dhcs_code")
+    with refused, transaction.atomic():
+        Member.objects.filter(pk=cast.member.pk).update(county_id=code)
+    refused = pytest.raises(IntegrityError, match="county_is_a_dhcs_code")
+    with refused, transaction.atomic():
+        Enrollment.objects.filter(pk=span.pk).update(county_id=code)
+    Member.objects.filter(pk=cast.member.pk).update(county_id="58")
+    Enrollment.objects.filter(pk=span.pk).update(county_id="01")
+    Member.objects.filter(pk=cast.member.pk).update(county_id=None)
+
+
 def test_search_finds_by_cin_prior_cin_and_misspelt_name(cast):
     member = cast.member  # Casey Castmember
     MemberCin.objects.create(cin="97777777Z", member=member, is_current=False)
@@ -241,3 +256,10 @@ def test_search_query_count_is_fixed(cast, django_assert_num_queries):
 def test_members_are_never_deleted_by_the_model_layer(cast):
     with pytest.raises(Exception):  # noqa: B017,PT011 (PROTECT from enrollments)
         Member.objects.filter(pk=cast.member.pk).delete()
+
+
+def test_the_county_check_allows_exactly_the_counties_in_the_county_table(db):
+    from calaim.accounts.models import County
+    from members.models import COUNTY_CODES
+
+    assert sorted(County.objects.values_list("code", flat=True)) == COUNTY_CODES
