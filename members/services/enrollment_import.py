@@ -14,15 +14,19 @@ same content again (even under a new interchange control number) changes nothing
 Every field an import changes is recorded in MemberChange with its old value.
 """
 
+import contextvars
 import fcntl
 import gc
 import hashlib
 import logging
 import os
 import pickle
+import queue
 import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -30,7 +34,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from calaim import access as registry
@@ -51,11 +56,16 @@ from members.services.records import termination_hooks
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
+# Prepare a batch while earlier ones are written, on this many connections
+# (_Pipeline); without the pipeline, one batch after another on one connection.
+PIPELINE = True
+WRITERS = 2
 PIPE_SIZE = 1 << 20
-# How many content hashes the parser keeps in memory to spot a record repeated
-# in the file (16 bytes each, about 90 bytes with the set's overhead: some 23 MB
-# at most). Past that, records are checked against a table in the database.
-REPEAT_MEMORY = 250_000
+# How many members' last content hashes the parser keeps in memory to spot a
+# record repeated in the file (a CIN and 16 bytes of hash each, about 160 bytes
+# with the dict's overhead: some 24 MB at most). Past that, records of members
+# not yet met are checked against a table in the database.
+REPEAT_MEMORY = 150_000
 ADD, CHANGE, TERMINATION, REINSTATEMENT, AUDIT = "021", "001", "024", "025", "030"
 
 # Member fields an 834 record sets, with the record attribute each comes from.
@@ -74,7 +84,7 @@ MEMBER_FIELDS = {
     "zip_code": "zip",
     "county_id": "county_code",
 }
-# Columns of a member this import adds, in COPY order (see _write).
+# Columns of the rows this import adds, in COPY order (see _render).
 NEW_MEMBER_COLUMNS = (
     "id", "uuid", "cin", *MEMBER_FIELDS, "is_homeless", "race_ethnicity",
     "merged_into_id", "created_at", "updated_at",
@@ -83,6 +93,8 @@ NEW_SPAN_COLUMNS = (
     "member_id", "plan_id", "county_id", "aid_code", "start_date", "end_date",
     "source_file_id", "source_segment", "updated_at",
 )  # fmt: skip
+NEW_CIN_COLUMNS = ("cin", "member_id", "is_current", "source", "recorded_at")
+NEW_SNAPSHOT_COLUMNS = ("member_id", "plan_id", "content_hash")
 
 
 def upload_dir() -> Path:
@@ -100,12 +112,46 @@ class Outcome:
     unchanged: int = 0
     rejected: int = 0
     duplicates: int = 0
-    touched: set = field(default_factory=set)
+    touched: set = field(default_factory=set)  # members changed
+    seen: set = field(default_factory=set)  # members resolved or written
 
     def add(self, other: "Outcome") -> None:
         for name in ("added", "changed", "terminated", "reinstated", "unchanged",
                      "rejected", "duplicates"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Screened:
+    """A batch with the records that have errors and the repeats set aside."""
+
+    valid: list = field(default_factory=list)
+    issues: list = field(default_factory=list)
+    outcome: Outcome = field(default_factory=Outcome)
+
+
+@dataclass
+class _Prepared:
+    """A batch applied in memory, ready to write (_Importer.prepare)."""
+
+    outcome: Outcome = field(default_factory=Outcome)
+    issues: list = field(default_factory=list)  # records rejected in memory
+    touched: list = field(default_factory=list)  # the members it changes
+    changes: tuple | None = None  # what _Importer._write takes; None: nothing
+    seen: set = field(default_factory=set)  # ids of the members it resolved
+    # What it read, for _Pipeline: every CIN it looked up or moves a member
+    # from, and the members it loaded.
+    cins: set = field(default_factory=set)
+    member_ids: set = field(default_factory=set)
+
+
+def _cins_of(records) -> set[str]:
+    """The CINs the records name: their own and their prior ones (REF*Q4)."""
+    cins = {record.cin for record in records}
+    for record in records:
+        if record.prior_ids:
+            cins.update(record.prior_ids)
+    return cins
 
 
 class _NewMember:
@@ -232,7 +278,6 @@ def enrollment_file_import(
     # missing from it; the envelope pass counted its 030 records.
     is_roster = summary.audit_records > 0
     importer = _Importer(enrollment_file, actor, counties, track_seen=is_roster)
-    total = Outcome()
     # Everything alive now (Django, the app) outlives the import: leave it out of
     # the garbage collector's passes over the import's many short-lived objects
     # (a fifth of this process's own work); also spares the parser child's
@@ -243,18 +288,16 @@ def enrollment_file_import(
             _scratch_tables(enrollment_file.pk, track_seen=is_roster),
             _parsed_batches(path) as batches,
         ):
-            for batch in batches:
-                if not is_roster and any(r.maintenance == AUDIT for r in batch):
-                    raise X12Error(
-                        "the file changed after its envelope was checked: it now "
-                        "holds audit (030) records"
-                    )
-                # One transaction per batch: its records, its issues, its audit
-                # event and the progress they make land together, with one
-                # commit (and one WAL flush) instead of four.
-                with transaction.atomic():
-                    total.add(importer.apply(batch))
-                    _progress(enrollment_file, total, progress)
+            batches = _checked_kind(batches, is_roster=is_roster)
+            if connection.in_atomic_block or not PIPELINE:
+                # A second connection would not see the caller's uncommitted
+                # rows (the file's own row among them): one batch after another.
+                total = _import_in_turn(importer, batches, progress)
+            else:
+                with _Pipeline(importer, progress) as pipeline:
+                    for batch in batches:
+                        pipeline.add(batch)
+                total = pipeline.total
             missing = importer.report_missing_from_roster() if is_roster else 0
     except X12Error as broken:
         # The envelope pass saw a sound file; anything now is a changed file.
@@ -268,6 +311,148 @@ def enrollment_file_import(
         gc.unfreeze()
     _finish(enrollment_file, EnrollmentFile.Status.DONE, outcome=total, missing=missing)
     return enrollment_file
+
+
+def _checked_kind(batches, *, is_roster: bool) -> Iterator[list]:
+    from members.x12.reader import X12Error
+
+    for batch in batches:
+        if not is_roster and any(r.maintenance == AUDIT for r in batch):
+            raise X12Error(
+                "the file changed after its envelope was checked: it now holds "
+                "audit (030) records"
+            )
+        yield batch
+
+
+def _import_in_turn(importer, batches, progress) -> Outcome:
+    total = Outcome()
+    for batch in batches:
+        # One transaction per batch: its records, its issues, its audit event
+        # and the progress they make land together, with one commit (and one
+        # WAL flush) instead of four.
+        with transaction.atomic():
+            total.add(importer.apply(batch))
+            _record_progress(importer.file, _done(total))
+        if progress is not None:
+            progress(_done(total), importer.file.records_total)
+    return total
+
+
+class _Pipeline:
+    """Writes batches on other connections, each in a thread of its own, while
+    this one reads and applies the next batch in memory.
+
+    The database spends longer on a batch's writes (its indexes, the exclusion
+    constraint, the foreign-key checks at the end of the batch) than this
+    process spends preparing it; done in turn, each waited for the other and
+    half the machine sat idle. Now this process prepares batch N+2 while the
+    database writes batches N and N+1 on two connections (WRITERS), one core
+    each.
+
+    The batches being written are not committed yet, so the batch being
+    prepared must not read what they write, nor may two of them write the same
+    rows. A batch reads and writes only the rows of its own members, found by
+    CIN (_Prepared.cins, .member_ids). When a batch names a CIN of a batch being
+    written, or resolves to one of its members (an add and a termination for one
+    CIN in nearby batches, say), it waits for those to be committed and is
+    prepared after them. Each batch is written in its own transaction, with its
+    issues, audit event and progress, as in turn; batches may commit out of file
+    order only when they share no member.
+    """
+
+    def __init__(self, importer: "_Importer", progress):
+        self.importer = importer
+        self.progress = progress
+        self.total = Outcome()
+        self.writing: list[tuple[Future, _Prepared]] = []  # oldest first
+        self.writers = [_Writer() for _ in range(WRITERS)]
+        self.turn = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        try:
+            if exc_type is None:
+                self._wait(len(self.writing))
+            else:
+                # Let the batches being written land (or not) before the file's
+                # outcome is recorded; the first error is the one raised.
+                for future, _ in self.writing:
+                    with suppress(Exception):
+                        future.result()
+        finally:
+            for writer in self.writers:
+                writer.stop()
+        return False
+
+    def add(self, batch: list) -> None:
+        importer = self.importer
+        screened = importer.screen(batch)
+        cins = _cins_of(screened.valid)
+        if any(not p.cins.isdisjoint(cins) for _, p in self.writing):
+            self._wait(len(self.writing))
+        prepared = importer.prepare(screened.valid)
+        ids = prepared.member_ids
+        if any(not p.member_ids.isdisjoint(ids) for _, p in self.writing):
+            self._wait(len(self.writing))
+            prepared = importer.prepare(screened.valid)  # now that they are committed
+        self._wait(len(self.writing) - len(self.writers) + 1)
+        writer = self.writers[self.turn % len(self.writers)]
+        self.turn += 1
+        run = contextvars.copy_context().run  # the audit context, for one
+        self.writing.append((writer.submit(run, self._write, screened, prepared),
+                             prepared))  # fmt: skip
+
+    def _write(self, screened, prepared) -> Outcome:  # in a writer's thread
+        with transaction.atomic():
+            outcome = self.importer.write(screened, prepared)
+            # An increment: batches may commit out of order.
+            EnrollmentFile.objects.filter(pk=self.importer.file.pk).update(
+                records_done=F("records_done") + _done(outcome)
+            )
+        return outcome
+
+    def _wait(self, count: int) -> None:
+        """Wait for the `count` oldest batches being written, and count them."""
+        for _ in range(max(count, 0)):
+            future, _ = self.writing.pop(0)
+            outcome = future.result()
+            self.importer._mark_seen(outcome.seen)  # this connection's scratch table
+            self.total.add(outcome)
+            if self.progress is not None:
+                self.progress(_done(self.total), self.importer.file.records_total)
+
+
+class _Writer:
+    """A thread that runs jobs one after another on its own database connection,
+    and closes the connection when stopped."""
+
+    def __init__(self):
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="834-writer", daemon=True)
+        self.thread.start()
+
+    def submit(self, function, *args) -> Future:
+        future = Future()
+        self.jobs.put((future, function, args))
+        return future
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            while (job := self.jobs.get()) is not None:
+                future, function, args = job
+                try:
+                    future.set_result(function(*args))
+                except BaseException as error:  # noqa: BLE001 - raised by the waiter
+                    future.set_exception(error)
+        finally:
+            connections.close_all()  # this thread's
 
 
 def _batches(path) -> Iterator[list]:
@@ -286,29 +471,31 @@ def _batches(path) -> Iterator[list]:
 
 
 class _RepeatMarker:
-    """Marks each valid record with `repeat`: True when a valid record with the
-    same content came earlier in the file, False when it is the first, None when
-    that is not known here (past REPEAT_MEMORY hashes; the importer then asks its
-    table of hashes). Done where the file is parsed, next to the hashing, so
-    the writer does not have to. Records with errors are rejected, never
-    compared: they are neither marked nor remembered."""
+    """Marks each valid record with `repeat`: True when the member's previous
+    valid record in the file had the same content, False when it is the
+    member's first or differs from the previous one, None when that is not known
+    here (a member first met past REPEAT_MEMORY members; the importer then asks
+    its table of hashes). Only the previous record counts: an add, a
+    termination and a reinstatement identical to the add are all applied, in
+    order. Done where the file is parsed, next to the hashing, so the writer does
+    not have to. Records with errors are rejected, never compared: they are
+    neither marked nor remembered."""
 
     def __init__(self, limit: int | None = None):
-        self.seen: set[bytes] = set()
+        self.last: dict[str, bytes] = {}  # CIN -> its last record's hash
         self.limit = REPEAT_MEMORY if limit is None else limit
 
     def mark(self, record) -> None:
         if record.errors:
             return
         key = bytes.fromhex(record.content_hash[:32])
-        seen = self.seen
-        if key in seen:
-            record.repeat = True
-        elif len(seen) < self.limit:
-            seen.add(key)
-            record.repeat = False
-        else:
+        last = self.last
+        before = last.get(record.cin)
+        if before is None and len(last) >= self.limit:
             record.repeat = None
+            return
+        record.repeat = before == key
+        last[record.cin] = key
 
 
 @contextmanager
@@ -394,36 +581,38 @@ def _received(incoming) -> Iterator[list]:
         yield batch
 
 
-def _progress(enrollment_file, total: Outcome, progress):
-    done = (total.added + total.changed + total.terminated + total.reinstated
-            + total.unchanged + total.rejected + total.duplicates)  # fmt: skip
+def _done(outcome: Outcome) -> int:
+    return (outcome.added + outcome.changed + outcome.terminated
+            + outcome.reinstated + outcome.unchanged + outcome.rejected
+            + outcome.duplicates)  # fmt: skip
+
+
+def _record_progress(enrollment_file, done: int) -> None:
     EnrollmentFile.objects.filter(pk=enrollment_file.pk).update(records_done=done)
-    if progress is not None:
-        progress(done, enrollment_file.records_total)
 
 
 def _finish(enrollment_file, status, *, error="", outcome=None, missing=0):
     outcome = outcome or Outcome()
+    counts = ("added", "changed", "terminated", "reinstated", "unchanged", "rejected")
     enrollment_file.status = status
     enrollment_file.error = error
     enrollment_file.finished_at = timezone.now()
-    for name in (
-        "added",
-        "changed",
-        "terminated",
-        "reinstated",
-        "unchanged",
-        "rejected",
-    ):
+    for name in counts:
         setattr(enrollment_file, name, getattr(outcome, name))
     enrollment_file.missing_from_roster = missing
-    enrollment_file.save()
+    # Not records_done: the batches counted it as they committed, and this copy
+    # of the row never saw it.
+    enrollment_file.save(
+        update_fields=["status", "error", "finished_at", *counts, "missing_from_roster"]
+    )
+    enrollment_file.refresh_from_db(fields=["records_done"])
 
 
 class _scratch_tables:
-    """Per-import scratch tables on this connection: CINs seen (for the audit
-    roster) and record hashes seen (for repeats within the file). They live in the
-    database so memory does not grow with the file."""
+    """Per-import scratch tables on this connection: members seen (for the audit
+    roster) and the last record hash of members the parser does not remember
+    (for repeats within the file). They live in the database so memory does not
+    grow with the file."""
 
     def __init__(self, file_id: int, *, track_seen: bool = True):
         self.suffix = str(file_id)
@@ -439,7 +628,8 @@ class _scratch_tables:
                     "(member_id bigint PRIMARY KEY)"
                 )
             cursor.execute(
-                f"CREATE TEMP TABLE import_hashes_{self.suffix} (hash text PRIMARY KEY)"
+                f"CREATE TEMP TABLE import_hashes_{self.suffix} "
+                "(cin text PRIMARY KEY, hash text NOT NULL)"
             )
         return self
 
@@ -466,36 +656,60 @@ class _Importer:
         self.suffix = str(enrollment_file.pk)
 
     # One batch ------------------------------------------------------------------
+    #
+    # A batch goes through three steps: `screen` sets aside the records with
+    # errors and the repeats; `prepare` reads what the batch needs (its members,
+    # their spans and snapshots) and applies its records in memory; `write` writes
+    # the result inside the batch's transaction. `apply` runs all three on this
+    # connection; _Pipeline prepares one batch while the one before it is written.
 
     def apply(self, records: list) -> Outcome:
-        outcome = Outcome()
-        valid = []
-        issues = []
+        """Screen, prepare and write one batch, in the caller's transaction."""
+        screened = self.screen(records)
+        outcome = self.write(screened, self.prepare(screened.valid))
+        self._mark_seen(outcome.seen)
+        return outcome
+
+    def screen(self, records: list) -> "_Screened":
+        screened = _Screened()
         for record in records:
             if record.errors:
                 first = record.errors[0]
-                issues.append(self._issue(
+                screened.issues.append(self._issue(
                     EnrollmentFileIssue.Kind.REJECTED, record,
                     "; ".join(_describe(error) for error in record.errors),
                     segment=first.segment,
                 ))  # fmt: skip
-                outcome.rejected += 1
+                screened.outcome.rejected += 1
             else:
-                valid.append(record)
-        valid, repeats = self._drop_repeats(valid)
+                screened.valid.append(record)
+        screened.valid, repeats = self._drop_repeats(screened.valid)
         for record in repeats:
-            issues.append(self._issue(
+            screened.issues.append(self._issue(
                 EnrollmentFileIssue.Kind.DUPLICATE, record,
                 "An identical record appeared earlier in this file; applied once.",
             ))  # fmt: skip
-            outcome.duplicates += 1
+            screened.outcome.duplicates += 1
+        return screened
+
+    def write(self, screened: "_Screened", prepared: "_Prepared") -> Outcome:
+        """Write a prepared batch, with its issues and its audit event. When the
+        database refuses it, the batch is applied again one record at a time, so
+        that only the refused record is rejected."""
+        outcome = Outcome()
+        outcome.add(screened.outcome)
+        issues = list(screened.issues)
         try:
             with _checked_savepoint():
-                applied = self._apply_records(valid, issues)
+                applied = self._commit(prepared)
+            issues += prepared.issues
         except IntegrityError:
-            applied = self._apply_one_by_one(valid, issues)
+            applied = self._apply_one_by_one(screened.valid, issues)
         outcome.add(applied)
         outcome.touched = applied.touched
+        # The members the batch resolved count as seen by an audit roster even
+        # when their record is rejected, as do those it wrote.
+        outcome.seen = prepared.seen | applied.seen
         EnrollmentFileIssue.objects.bulk_create(issues)
         if applied.touched:
             audit_record(
@@ -523,43 +737,65 @@ class _Importer:
                 continue
             total.add(result)
             total.touched |= result.touched
+            total.seen |= result.seen
         return total
 
     def _drop_repeats(self, records):
-        """Split off records whose exact content appeared earlier in this file.
+        """Split off records with the same content as their member's previous
+        record in this file.
 
-        The parser has marked most records already (see _RepeatMarker); only
-        those it could not tell are looked up in this import's table of hashes.
+        The parser has marked most records already (see _RepeatMarker); those
+        it could not tell are compared with this import's table of each such
+        member's last hash, which is then brought up to date.
         """
         unknown = [r for r in records if getattr(r, "repeat", None) is None]
-        fresh = set()
+        last = {}
         if unknown:
+            table = f"import_hashes_{self.suffix}"  # the file's integer key
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"INSERT INTO import_hashes_{self.suffix} (hash) "
-                    "SELECT DISTINCT unnest(%s::text[]) ON CONFLICT DO NOTHING "
-                    "RETURNING hash",
-                    [[record.content_hash for record in unknown]],
+                    f"SELECT cin, hash FROM {table} WHERE cin = ANY(%s)",  # noqa: S608
+                    [list({record.cin for record in unknown})],
                 )
-                fresh = {row[0] for row in cursor.fetchall()}
-        kept, repeats, seen = [], [], set()
+                last = dict(cursor.fetchall())
+        kept, repeats, changed = [], [], {}
         for record in records:
             repeat = getattr(record, "repeat", None)
             if repeat is None:
-                repeat = record.content_hash not in fresh or record.content_hash in seen
-                seen.add(record.content_hash)
+                repeat = last.get(record.cin) == record.content_hash
+                last[record.cin] = changed[record.cin] = record.content_hash
             (repeats if repeat else kept).append(record)
+        if changed:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} (cin, hash) "  # noqa: S608
+                    "SELECT * FROM unnest(%s::text[], %s::text[]) "
+                    "ON CONFLICT (cin) DO UPDATE SET hash = excluded.hash",
+                    [list(changed), list(changed.values())],
+                )
         return kept, repeats
 
     def _apply_records(self, records, issues) -> Outcome:
-        outcome = Outcome()
+        """Prepare and write records on this connection (the one-by-one replay)."""
+        prepared = self.prepare(records)
+        outcome = self._commit(prepared)
+        issues += prepared.issues
+        outcome.seen |= prepared.seen
+        return outcome
+
+    def prepare(self, records) -> "_Prepared":
+        """Read what the records need and apply them in memory; nothing is
+        written. A record that cannot apply is rejected here with its reason."""
+        prepared = _Prepared()
         if not records:
-            return outcome
+            return prepared
+        outcome = prepared.outcome
         # Most records of a routine file are unchanged: settle those with one
         # query on CINs and hashes before loading any member.
         resolved = self._resolve_member_ids(records)
-        if self.track_seen:
-            self._mark_seen({member_id for member_id, _ in resolved.values()})
+        prepared.cins = _cins_of(records)
+        prepared.seen = {member_id for member_id, _ in resolved.values()}
+        prepared.member_ids = prepared.seen
         pending = []
         for record in records:
             member_id, known_hash = resolved.get(record.cin, (None, None))
@@ -568,11 +804,14 @@ class _Importer:
             else:
                 pending.append(record)
         if not pending:
-            return outcome
+            return prepared
         members = self._load_members(pending, resolved)
+        # Current CINs too: a record that moves a member to a new CIN changes the
+        # rows of the old one (_Pipeline.add).
+        prepared.cins = _cins_of(records) | {m.cin for m in members.values()}
         spans = self._load_spans(members.values())
         new_members, member_changes, cin_changes = {}, {}, []
-        snapshot_rows, touched = {}, []
+        snapshot_rows = {}
         for record in pending:
             member = members.get(record.cin)
             try:
@@ -581,7 +820,7 @@ class _Importer:
                     cin_changes,
                 )  # fmt: skip
             except RecordRejected as rejected:
-                issues.append(self._issue(
+                prepared.issues.append(self._issue(
                     EnrollmentFileIssue.Kind.REJECTED, record, rejected.reason,
                     segment=rejected.segment,
                 ))  # fmt: skip
@@ -591,11 +830,22 @@ class _Importer:
             setattr(outcome, kind, getattr(outcome, kind) + 1)
             snapshot_rows[id(member)] = (member, record.content_hash)
             if kind != "unchanged":
-                touched.append(member)
-        self._write(new_members, member_changes, cin_changes, spans, snapshot_rows)
-        outcome.touched = {member.pk for member in touched}
-        if self.track_seen:
-            self._mark_seen(member.pk for member, _ in snapshot_rows.values())
+                prepared.touched.append(member)
+        rows = self._render(new_members, spans, snapshot_rows)
+        prepared.changes = (new_members, member_changes, cin_changes, spans,
+                            snapshot_rows, rows)  # fmt: skip
+        return prepared
+
+    def _commit(self, prepared: "_Prepared") -> Outcome:
+        """Write what `prepare` applied in memory, and call the termination hooks."""
+        outcome = Outcome()
+        outcome.add(prepared.outcome)
+        if prepared.changes is None:
+            return outcome
+        self._write(*prepared.changes)
+        _, _, _, spans, snapshot_rows, _ = prepared.changes
+        outcome.touched = {member.pk for member in prepared.touched}
+        outcome.seen = {member.pk for member, _ in snapshot_rows.values()}
         ended = [span for member_spans in spans.values() for span in member_spans
                  if getattr(span, "_terminated", False)]  # fmt: skip
         for hook in termination_hooks:
@@ -640,9 +890,7 @@ class _Importer:
     def _resolve_member_ids(self, records) -> dict[str, tuple[int, str | None]]:
         """CIN of each record -> (member id, hash of the last record applied for
         this plan), through the CIN history (a prior CIN in REF*Q4 counts)."""
-        wanted = {record.cin for record in records}
-        for record in records:
-            wanted.update(record.prior_ids or ())
+        wanted = _cins_of(records)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT c.cin, c.member_id, s.content_hash "
@@ -813,32 +1061,71 @@ class _Importer:
 
     # Writing ----------------------------------------------------------------------
 
-    def _write(self, new_members, member_changes, cin_changes, spans, snapshot_rows):
-        source = f"834 {self.file.pk}"
-        now = timezone.now()
+    def _render(self, new_members, spans, snapshot_rows) -> dict[str, str]:
+        """The batch's new rows in COPY's text format, by table, done while
+        preparing (see _Pipeline): keys for the new members come from the
+        sequence now, and the writer only streams the text."""
+        now = timezone.now().isoformat()
+        rows = {}
         if new_members:
+            members = list(new_members.values())
             for member, pk in zip(
-                new_members.values(),
-                bulk.allocate_ids(Member, len(new_members)),
-                strict=True,
+                members, bulk.allocate_ids(Member, len(members)), strict=True
             ):
                 member.pk = member.id = pk
-            # "{}" is the empty race_ethnicity array.
-            uuids = _uuid4_texts(len(new_members))
-            bulk.copy_rows(
-                Member._meta.db_table,
-                NEW_MEMBER_COLUMNS,
-                [(m.pk, uuids[i], m.cin, m.first_name, m.middle_name, m.last_name,
-                  m.birth_date, m.sex, m.preferred_language, m.phone, m.address_line1,
-                  m.address_line2, m.city, m.state, m.zip_code, m.county_id, False,
-                  "{}", None, now, now)
-                 for i, m in enumerate(new_members.values())],
-            )  # fmt: skip
-            bulk.copy_rows(
-                MemberCin._meta.db_table,
-                ("cin", "member_id", "is_current", "source", "recorded_at"),
-                [(m.cin, m.pk, True, source, now) for m in new_members.values()],
+            uuids = _uuid4_texts(len(members))
+            text, null = bulk.text_fields, bulk.NULL
+
+            def fields(m):
+                return (m.first_name, m.middle_name, m.last_name,
+                        m.birth_date.isoformat(), m.sex, m.preferred_language,
+                        m.phone, m.address_line1, m.address_line2, m.city, m.state,
+                        m.zip_code)  # fmt: skip
+
+            # County codes and CINs were checked against their patterns; the
+            # other columns of NEW_MEMBER_COLUMNS are ours. "{}" is the empty
+            # race_ethnicity array.
+            rows[Member._meta.db_table] = "".join([
+                f"{m.pk}\t{uuids[i]}\t{m.cin}\t"
+                f"{text(fields(m))}\t"
+                f"{m.county_id or null}\tf\t{{}}\t{null}\t{now}\t{now}\n"
+                for i, m in enumerate(members)
+            ])  # fmt: skip
+            source = f"834 {self.file.pk}"
+            rows[MemberCin._meta.db_table] = "".join(
+                [f"{m.cin}\t{m.pk}\tt\t{source}\t{now}\n" for m in members]
             )
+        created = []
+        for member_spans in spans.values():
+            for span in member_spans:
+                if (not span.pk and getattr(span, "_dirty", False)
+                        and not getattr(span, "_delete", False)):  # fmt: skip
+                    span.member_id = span._member.pk
+                    created.append(span)
+        if created:
+            rows[Enrollment._meta.db_table] = "".join([
+                f"{s.member_id}\t{s.plan_id}\t{s.county_id}\t"
+                f"{bulk.text_fields((s.aid_code,))}\t{s.start_date.isoformat()}\t"
+                f"{s.end_date.isoformat() if s.end_date else bulk.NULL}\t"
+                f"{s.source_file_id}\t"
+                f"{bulk.NULL if s.source_segment is None else s.source_segment}\t"
+                f"{now}\n"
+                for s in created
+            ])  # fmt: skip
+        # A member added in this batch has no snapshot yet: a plain COPY.
+        rows[MemberPlanSnapshot._meta.db_table] = "".join([
+            f"{m.pk}\t{self.plan_id}\t{h}\n"
+            for m, h in snapshot_rows.values() if isinstance(m, _NewMember)
+        ])  # fmt: skip
+        return rows
+
+    def _write(self, new_members, member_changes, cin_changes, spans, snapshot_rows,
+               rows) -> None:  # fmt: skip
+        source = f"834 {self.file.pk}"
+        bulk.copy_text(Member._meta.db_table, NEW_MEMBER_COLUMNS,
+                       rows.get(Member._meta.db_table, ""))  # fmt: skip
+        bulk.copy_text(MemberCin._meta.db_table, NEW_CIN_COLUMNS,
+                       rows.get(MemberCin._meta.db_table, ""))  # fmt: skip
         changed = [(m, c, r) for m, c, r in member_changes.values() if c]
         if changed:
             fields = sorted({name for _, c, _ in changed for name in c})
@@ -861,36 +1148,23 @@ class _Importer:
                           source=f"{source} (was {old})")
                 for member, old, new in cin_changes
             )  # fmt: skip
-        to_delete, to_update, to_create = [], [], []
+        to_delete, to_update = [], []
         for member_spans in spans.values():
             for span in member_spans:
                 if getattr(span, "_delete", False):
-                    to_delete.append(span.pk)
-                elif getattr(span, "_dirty", False):
                     if span.pk:
-                        to_update.append(span)
-                    else:
-                        span.member_id = span._member.pk
-                        to_create.append(span)
+                        to_delete.append(span.pk)
+                elif span.pk and getattr(span, "_dirty", False):
+                    to_update.append(span)
         if to_delete:
             Enrollment.objects.filter(pk__in=to_delete).delete()
         bulk.copy_update(
             Enrollment, to_update, ["start_date", "end_date", "aid_code", "county_id"]
         )
-        bulk.copy_rows(
-            Enrollment._meta.db_table,
-            NEW_SPAN_COLUMNS,
-            [(s.member_id, s.plan_id, s.county_id, s.aid_code, s.start_date,
-              s.end_date, s.source_file_id, s.source_segment, now)
-             for s in to_create],
-        )  # fmt: skip
-        # A member added in this batch has no snapshot yet: a plain COPY.
-        bulk.copy_rows(
-            MemberPlanSnapshot._meta.db_table,
-            ("member_id", "plan_id", "content_hash"),
-            [(m.pk, self.plan_id, h)
-             for m, h in snapshot_rows.values() if isinstance(m, _NewMember)],
-        )  # fmt: skip
+        bulk.copy_text(Enrollment._meta.db_table, NEW_SPAN_COLUMNS,
+                       rows.get(Enrollment._meta.db_table, ""))  # fmt: skip
+        bulk.copy_text(MemberPlanSnapshot._meta.db_table, NEW_SNAPSHOT_COLUMNS,
+                       rows.get(MemberPlanSnapshot._meta.db_table, ""))  # fmt: skip
         bulk.copy_upsert(
             MemberPlanSnapshot,
             (MemberPlanSnapshot(member_id=m.pk, plan_id=self.plan_id, content_hash=h)

@@ -186,6 +186,33 @@ def test_an_add_and_a_termination_for_one_cin_in_one_file_apply_in_order(
     assert span.end_date is not None
 
 
+@pytest.mark.parametrize("memory", [None, 1])
+def test_a_reinstatement_identical_to_the_add_is_applied_not_taken_for_a_repeat(
+    plan, tmp_path, monkeypatch, memory
+):
+    """Add, terminate, reinstate one CIN in one file: the reinstatement carries
+    the add's content (the maintenance type is not content), yet it follows a
+    different record, so all three apply in order, whether the parser remembers
+    the member (None) or the import's table of hashes does (1)."""
+    from members.services import enrollment_import
+
+    if memory is not None:
+        monkeypatch.setattr(enrollment_import, "REPEAT_MEMORY", memory)
+    path = tmp_path / "add-terminate-reinstate.x12"
+    records = itertools.chain(
+        synthetic.roster(2),
+        synthetic.roster(2, terminations={0, 1}),
+        synthetic.roster(2, reinstatements={0, 1}),
+        synthetic.roster(2, reinstatements={0, 1}),  # this one is a repeat
+    )
+    synthetic.write_members(path, records, interchange_control=9)
+    result = _import(plan, path)
+    assert (result.added, result.terminated, result.reinstated) == (2, 2, 2)
+    duplicates = EnrollmentFileIssue.objects.filter(file=result, kind="duplicate")
+    assert duplicates.count() == 2
+    assert Enrollment.objects.filter(plan=plan, end_date__isnull=True).count() == 2
+
+
 def test_an_identical_record_repeated_in_one_file_is_reported_once(plan, tmp_path):
     result = _import(plan, _write(tmp_path, 4, repeat=2))
     assert result.added == 4
