@@ -14,7 +14,6 @@ same content again (even under a new interchange control number) changes nothing
 Every field an import changes is recorded in MemberChange with its old value.
 """
 
-import contextvars
 import fcntl
 import gc
 import hashlib
@@ -359,6 +358,10 @@ class _Pipeline:
     prepared after them. Each batch is written in its own transaction, with its
     issues, audit event and progress, as in turn; batches may commit out of file
     order only when they share no member.
+
+    The writers' threads start with no context variables: no request's pending
+    audit event (each batch writes its own), no memo scope or shared mail
+    connection of the caller's, which belong to one transaction and one thread.
     """
 
     def __init__(self, importer: "_Importer", progress):
@@ -401,8 +404,7 @@ class _Pipeline:
         self._wait(len(self.writing) - len(self.writers) + 1)
         writer = self.writers[self.turn % len(self.writers)]
         self.turn += 1
-        run = contextvars.copy_context().run  # the audit context, for one
-        self.writing.append((writer.submit(run, self._write, screened, prepared),
+        self.writing.append((writer.submit(self._write, screened, prepared),
                              prepared))  # fmt: skip
 
     def _write(self, screened, prepared) -> Outcome:  # in a writer's thread

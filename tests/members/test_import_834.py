@@ -92,6 +92,30 @@ def test_first_import_adds_every_member_with_a_span_and_cin_history(plan, tmp_pa
     assert span.source_file == result
 
 
+def test_names_and_addresses_land_exactly_with_copy_specials_and_accents(
+    plan, tmp_path
+):
+    """New members are written as COPY text the import builds itself: a
+    backslash or an accent in the file is stored as it was."""
+    import dataclasses
+
+    person = dataclasses.replace(
+        synthetic.member_for(0),
+        last_name="O\\BRIEN-NÚÑEZ",
+        first_name="JOSÉ\\N",
+        address_line1="12 ROAD \\ UNIT 3",
+    )
+    path = tmp_path / "specials.x12"
+    synthetic.write_members(path, [person], interchange_control=11)
+    assert _import(plan, path).added == 1
+    member = Member.objects.get(cin=person.cin)
+    assert (member.last_name, member.first_name, member.address_line1) == (
+        "O\\BRIEN-NÚÑEZ",
+        "JOSÉ\\N",
+        "12 ROAD \\ UNIT 3",
+    )
+
+
 def test_imported_members_get_distinct_version_4_uuids(plan, tmp_path):
     _import(plan, _write(tmp_path, 30))
     uuids = list(Member.objects.values_list("uuid", flat=True))

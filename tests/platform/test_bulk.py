@@ -81,3 +81,48 @@ def test_allocated_keys_are_new_and_never_handed_out_again():
     assert later.pk not in keys
     assert later.pk > max(keys)
     assert not Member.objects.filter(pk__in=keys).exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain",
+        "",
+        "O\\BRIEN",
+        "tab\there",
+        "two\nlines",
+        "carriage\rreturn",
+        "\\N",
+        "ÑÚÑEZ 李",
+        "ends with a backslash\\",
+    ],
+)
+def test_text_rows_written_by_copy_read_back_exactly(value):
+    """Rows built with text_fields and streamed by copy_text store each value
+    as it was: the COPY text format's specials are escaped, nothing else."""
+    from django.db import connection
+
+    from calaim.bulk import NULL, copy_text, text_fields
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE copy_text_check (a text, b text, c text)")
+    copy_text(
+        "copy_text_check",
+        ("a", "b", "c"),
+        f"{text_fields((value, 'next'))}\t{NULL}\n{text_fields(('x', value))}\t z\n",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT a, b, c FROM copy_text_check ORDER BY a = 'x'")
+        assert cursor.fetchall() == [(value, "next", None), ("x", value, " z")]
+
+
+def test_a_copy_the_database_refuses_raises_djangos_integrity_error():
+    from calaim.bulk import copy_text
+
+    member = factories.MemberFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        copy_text(
+            "members_membercin",
+            ("cin", "member_id", "is_current", "source", "recorded_at"),
+            f"{member.cin}\t{member.pk}\tf\tx\t2026-01-01\n",  # the CIN again
+        )
