@@ -56,6 +56,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Hot fixed queries run as server-side prepared statements (calaim.prepared);
 # false behind a transaction-pooling PgBouncer older than 1.21.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+# The 834 import writes batches on this many more connections while it prepares
+# the next one (members.services.enrollment_import._Pipeline); 0: one batch after
+# another on the import's own connection.
+IMPORT_834_WRITERS = env.int("IMPORT_834_WRITERS", default=2)
 DATABASES["default"].setdefault("TEST", {})
 if "CALAIM_TEST_DATABASE" in env.ENVIRON:
     # Lets several test runs share one server without sharing a test database.

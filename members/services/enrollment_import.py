@@ -55,10 +55,6 @@ from members.services.records import termination_hooks
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
-# Prepare a batch while earlier ones are written, on this many connections
-# (_Pipeline); without the pipeline, one batch after another on one connection.
-PIPELINE = True
-WRITERS = 2
 PIPE_SIZE = 1 << 20
 # How many members' last content hashes the parser keeps in memory to spot a
 # record repeated in the file (a CIN and 16 bytes of hash each, about 160 bytes
@@ -288,12 +284,13 @@ def enrollment_file_import(
             _parsed_batches(path) as batches,
         ):
             batches = _checked_kind(batches, is_roster=is_roster)
-            if connection.in_atomic_block or not PIPELINE:
-                # A second connection would not see the caller's uncommitted
-                # rows (the file's own row among them): one batch after another.
+            writers = settings.IMPORT_834_WRITERS
+            if connection.in_atomic_block or writers < 1:
+                # Another connection would not see the caller's uncommitted rows
+                # (the file's own row among them): one batch after another.
                 total = _import_in_turn(importer, batches, progress)
             else:
-                with _Pipeline(importer, progress) as pipeline:
+                with _Pipeline(importer, progress, writers=writers) as pipeline:
                     for batch in batches:
                         pipeline.add(batch)
                 total = pipeline.total
@@ -346,8 +343,8 @@ class _Pipeline:
     constraint, the foreign-key checks at the end of the batch) than this
     process spends preparing it; done in turn, each waited for the other and
     half the machine sat idle. Now this process prepares batch N+2 while the
-    database writes batches N and N+1 on two connections (WRITERS), one core
-    each.
+    database writes batches N and N+1 on two connections (IMPORT_834_WRITERS),
+    one core each.
 
     The batches being written are not committed yet, so the batch being
     prepared must not read what they write, nor may two of them write the same
@@ -364,12 +361,12 @@ class _Pipeline:
     connection of the caller's, which belong to one transaction and one thread.
     """
 
-    def __init__(self, importer: "_Importer", progress):
+    def __init__(self, importer: "_Importer", progress, *, writers: int):
         self.importer = importer
         self.progress = progress
         self.total = Outcome()
         self.writing: list[tuple[Future, _Prepared]] = []  # oldest first
-        self.writers = [_Writer() for _ in range(WRITERS)]
+        self.writers = [_Writer() for _ in range(writers)]
         self.turn = 0
 
     def __enter__(self):

@@ -194,15 +194,16 @@ def _writer_threads():
     return [t for t in threading.enumerate() if t.name == "834-writer"]
 
 
+@pytest.mark.parametrize("writers", [1, 2])
 def test_the_pipeline_lands_exactly_what_one_batch_after_another_lands(
-    plan, tmp_path, monkeypatch, batches_written
+    plan, tmp_path, settings, batches_written, writers
 ):
     paths = _files(tmp_path)
-    monkeypatch.setattr(enrollment_import, "PIPELINE", False)
+    settings.IMPORT_834_WRITERS = 0
     in_turn = _run(plan, paths)
     assert batches_written == []
     _empty_member_tables()
-    monkeypatch.setattr(enrollment_import, "PIPELINE", True)
+    settings.IMPORT_834_WRITERS = writers
     pipelined = _run(plan, paths)
     assert len(batches_written) > 25
     assert pipelined == in_turn
