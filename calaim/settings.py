@@ -57,7 +57,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # false behind a transaction-pooling PgBouncer older than 1.21.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 # The 834 import writes batches on this many more connections while it prepares
-# the next one (members.services.enrollment_import._Pipeline); 0: one batch after
+# the next one (members.services.import_batches.Pipeline); 0: one batch after
 # another on the import's own connection.
 IMPORT_834_WRITERS = env.int("IMPORT_834_WRITERS", default=2)
 DATABASES["default"].setdefault("TEST", {})

@@ -218,10 +218,10 @@ def test_a_reinstatement_identical_to_the_add_is_applied_not_taken_for_a_repeat(
     the add's content (the maintenance type is not content), yet it follows a
     different record, so all three apply in order, whether the parser remembers
     the member (None) or the import's table of hashes does (1)."""
-    from members.services import enrollment_import
+    from members.services import import_parsing
 
     if memory is not None:
-        monkeypatch.setattr(enrollment_import, "REPEAT_MEMORY", memory)
+        monkeypatch.setattr(import_parsing, "REPEAT_MEMORY", memory)
     path = tmp_path / "add-terminate-reinstate.x12"
     records = itertools.chain(
         synthetic.roster(2),
@@ -251,9 +251,9 @@ def test_repeats_are_found_past_what_the_parser_keeps_in_memory(
     """Past REPEAT_MEMORY hashes the parser stops remembering; a later repeat
     of an early record is still found by the parser, one of a late record by
     the import's table of hashes."""
-    from members.services import enrollment_import
+    from members.services import import_parsing
 
-    monkeypatch.setattr(enrollment_import, "REPEAT_MEMORY", 2)
+    monkeypatch.setattr(import_parsing, "REPEAT_MEMORY", 2)
     path = tmp_path / "repeats.x12"
     roster = list(synthetic.roster(5))
     records = [*roster, roster[0], roster[4], roster[4], roster[1]]

@@ -25,7 +25,7 @@ from calaim import celery_app
 from calaim.accounts import roles
 from calaim.audit.models import AuditEvent
 from members.models import EnrollmentFile, EnrollmentFileIssue, Member
-from members.services import enrollment_import
+from members.services import enrollment_import, import_parsing
 from members.services.enrollment_import import enrollment_file_receive
 from members.tasks import import_enrollment_file
 from members.x12 import synthetic
@@ -350,7 +350,7 @@ def test_the_progress_partial_polls_in_the_background_until_the_import_ends(
     assert "Waiting for the importer" in waiting
 
     # Play the worker in batches of 10, asking for the bar after each batch.
-    monkeypatch.setattr(enrollment_import, "BATCH_SIZE", 10)
+    monkeypatch.setattr(import_parsing, "BATCH_SIZE", 10)
     during = []
     enrollment_import.enrollment_file_import(
         enrollment_file=enrollment_file,

@@ -1,5 +1,5 @@
 """The 834 import's pipeline: batches prepared on one connection while earlier ones
-are written on others (members.services.enrollment_import._Pipeline).
+are written on others (members.services.import_batches.Pipeline).
 
 These tests commit for real (a second connection cannot see a test's open
 transaction; inside one, the import goes one batch after another). Small batches
@@ -24,7 +24,7 @@ from members.models import (
     MemberCin,
     MemberPlanSnapshot,
 )
-from members.services import enrollment_import
+from members.services import import_batches, import_parsing, import_records
 from members.services.enrollment_import import (
     enrollment_file_import,
     enrollment_file_receive,
@@ -41,7 +41,7 @@ PRIOR = {30, 31, 32}  # members stored under their prior CINs before the files
 @pytest.fixture
 def plan(settings, tmp_path, monkeypatch):
     settings.DATA_DIR = tmp_path / "data"
-    monkeypatch.setattr(enrollment_import, "BATCH_SIZE", 5)
+    monkeypatch.setattr(import_parsing, "BATCH_SIZE", 5)
     plan = OrganizationFactory(name="Pipeline Plan", plan=True)
     PlanCode.objects.create(plan=plan, county=County.objects.get(code="37"), code="170")
     return plan
@@ -51,13 +51,13 @@ def plan(settings, tmp_path, monkeypatch):
 def batches_written(monkeypatch):
     """How many batches went through the pipeline's writers."""
     written = []
-    real = enrollment_import._Pipeline._write
+    real = import_batches.Pipeline._write
 
     def spy(self, screened, prepared):
         written.append(threading.current_thread().name)
         return real(self, screened, prepared)
 
-    monkeypatch.setattr(enrollment_import._Pipeline, "_write", spy)
+    monkeypatch.setattr(import_batches.Pipeline, "_write", spy)
     return written
 
 
@@ -246,14 +246,14 @@ def test_a_batch_the_database_refuses_is_replayed_one_record_at_a_time(
     Enrollment.objects.create(
         member=member, plan=plan, county_id="37", start_date=person.eligibility_begin
     )
-    real = enrollment_import._Importer._load_spans
+    real = import_records.Importer._load_spans
 
     def blind_to_the_span(self, members):
         spans = real(self, members)
         spans.pop(member.pk, None)
         return spans
 
-    monkeypatch.setattr(enrollment_import._Importer, "_load_spans", blind_to_the_span)
+    monkeypatch.setattr(import_records.Importer, "_load_spans", blind_to_the_span)
     result = _import(plan, _file(tmp_path, synthetic.roster(20)))
     assert len(batches_written) == 4
     assert result.status == EnrollmentFile.Status.DONE
@@ -268,7 +268,7 @@ def test_a_batch_the_database_refuses_is_replayed_one_record_at_a_time(
 def test_a_writer_that_fails_fails_the_file_and_leaves_no_thread(
     plan, tmp_path, monkeypatch, batches_written
 ):
-    real = enrollment_import._Importer.write
+    real = import_records.Importer.write
     calls = itertools.count()
 
     def fails_third(self, screened, prepared):
@@ -276,7 +276,7 @@ def test_a_writer_that_fails_fails_the_file_and_leaves_no_thread(
             raise RuntimeError("disk full")
         return real(self, screened, prepared)
 
-    monkeypatch.setattr(enrollment_import._Importer, "write", fails_third)
+    monkeypatch.setattr(import_records.Importer, "write", fails_third)
     with pytest.raises(RuntimeError, match="disk full"):
         _import(plan, _file(tmp_path, synthetic.roster(30)))
     enrollment_file = EnrollmentFile.objects.get()
