@@ -338,13 +338,19 @@ class Importer:
         this plan), through the CIN history (a prior CIN in REF*Q4 counts)."""
         wanted = cins_of(records)
         with connection.cursor() as cursor:
+            # One index lookup per CIN, whatever the statistics say: right after
+            # a large first import they still describe empty tables, and the
+            # planner then scanned both tables whole for every batch (136 ms a
+            # batch at 200,000 members, against 16 ms this way). The LIMIT keeps
+            # the lateral subquery from being flattened into such a join.
             cursor.execute(
-                "SELECT c.cin, c.member_id, s.content_hash "
-                "FROM members_membercin c "
-                "LEFT JOIN members_memberplansnapshot s "
-                "ON s.member_id = c.member_id AND s.plan_id = %s "
+                "SELECT w.cin, c.member_id, "
+                "(SELECT s.content_hash FROM members_memberplansnapshot s "
+                "WHERE s.member_id = c.member_id AND s.plan_id = %s) "
                 # One text parameter: psycopg dumps a list element by element.
-                "WHERE c.cin = ANY(string_to_array(%s, ','))",
+                "FROM unnest(string_to_array(%s, ',')) AS w(cin) "
+                "CROSS JOIN LATERAL (SELECT member_id FROM members_membercin c "
+                "WHERE c.cin = w.cin LIMIT 1) c",
                 [self.plan_id, ",".join(wanted)],
             )
             by_cin = {cin: (member_id, digest) for cin, member_id, digest in cursor}
