@@ -25,12 +25,9 @@ from members.models import (
     MemberPlanSnapshot,
 )
 from members.services import import_batches, import_parsing, import_records
-from members.services.enrollment_import import (
-    enrollment_file_import,
-    enrollment_file_receive,
-)
 from members.x12 import synthetic
 from tests.factories import MemberFactory, OrganizationFactory
+from tests.members.test_import_834 import _import
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -59,19 +56,6 @@ def batches_written(monkeypatch):
 
     monkeypatch.setattr(import_batches.Pipeline, "_write", spy)
     return written
-
-
-def _import(plan, path):
-    from calaim.accounts.services import system_account
-
-    actor = system_account(organization=plan, name="834 import")
-    with open(path, "rb") as source:
-        received = enrollment_file_receive(
-            plan=plan, source=source, original_name=path.name, actor=actor, queue=False
-        )
-    result = enrollment_file_import(enrollment_file=received, actor=actor)
-    result.refresh_from_db()
-    return result
 
 
 def _file(tmp_path, records):
