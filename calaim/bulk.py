@@ -109,17 +109,6 @@ def copy_text(table: str, columns: Sequence[str], payload: str) -> None:
         copy.write(payload.encode())
 
 
-def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> int:
-    """INSERT plain tuples with COPY, for callers that never build model
-    instances (an import adding 100,000 members): the caller fills every column,
-    auto_now timestamps and defaults included; JSON values must be Jsonb."""
-    if not rows:
-        return 0
-    with connection.cursor() as cursor:
-        _copy(cursor, table, list(columns), rows)
-    return len(rows)
-
-
 def copy_insert(model, objs: Iterable[models.Model], *, with_pk: bool = True) -> int:
     """INSERT every object with COPY. With `with_pk`, their keys must be set
     (see allocate_ids); otherwise the database assigns them (and they stay

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from django.db import connections, transaction
 from django.db.models import F
 
-from members.models import (
-    EnrollmentFile,
-)
+from members.models import EnrollmentFile
 
 
 @dataclass
